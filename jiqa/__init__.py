@@ -1,0 +1,26 @@
+"""jiqa: relational image quality assessment in JAX.
+
+Subpackages:
+  jiqa.images       the image convention and loaders (bundled photos, folders).
+  jiqa.gmc          Granularity-Modulated Correlation (arXiv 2601.21738).
+  jiqa.metrics      full-reference metrics and correlation statistics.
+  jiqa.distortions  the synthetic distortion engine (triplets and tiers).
+  jiqa.models       anti-symmetric distortion-map predictor and relational scorer.
+  jiqa.losses       map, ranking and Norm-in-Norm losses.
+  jiqa.training     meshes, train state, steps, loop, checkpoints, writers.
+
+Subpackages are imported lazily (``jiqa.gmc`` etc. load on first access) so
+that ``import jiqa`` stays cheap.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+_SUBPACKAGES = ("images", "gmc", "metrics", "distortions", "models", "losses", "training")
+
+
+def __getattr__(name: str):
+  if name in _SUBPACKAGES:
+    return importlib.import_module(f"jiqa.{name}")
+  raise AttributeError(f"module 'jiqa' has no attribute {name!r}")

@@ -1,0 +1,43 @@
+"""The ``jiqa`` command line: one subcommand per job, each defined in its own module.
+
+  jiqa gmc ...       Granularity-Modulated Correlation of IQA predictions (jiqa.gmc.cli)
+  jiqa gallery ...   every distortion at its five KADID levels (jiqa.distortions.gallery)
+  jiqa run ...       train and evaluate the relational pipeline (experiments.main)
+
+Each subcommand module exposes ``main(argv: list[str]) -> int``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+_COMMANDS = {
+    "gmc": ("jiqa.gmc.cli", "Granularity-Modulated Correlation surfaces and scores."),
+    "gallery": ("jiqa.distortions.gallery", "Picture of every distortion at its five levels."),
+    "run": ("jiqa.pipeline", "Train and evaluate the relational pipeline, write a report."),
+}
+
+
+def _usage() -> str:
+  lines = ["usage: jiqa COMMAND [options]", "", "commands:"]
+  lines += [f"  {name:<9} {doc}" for name, (_, doc) in _COMMANDS.items()]
+  lines += ["", "Run 'jiqa COMMAND --help' for a command's options."]
+  return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+  argv = sys.argv[1:] if argv is None else list(argv)
+  if not argv or argv[0] in ("-h", "--help"):
+    print(_usage())
+    return 0 if argv else 2
+  cmd, rest = argv[0], argv[1:]
+  if cmd not in _COMMANDS:
+    print(f"jiqa: unknown command {cmd!r}.\n\n{_usage()}", file=sys.stderr)
+    return 2
+  module = importlib.import_module(_COMMANDS[cmd][0])
+  return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
