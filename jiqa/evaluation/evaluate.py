@@ -1,0 +1,233 @@
+"""Evaluation of a trained run on held-out images, for seen and held-out types.
+
+For each split of distortion types (the training types, ``"seen_types"``, and
+``config.eval.holdout_types``, ``"heldout_types"``) the same engine config
+family as training (:func:`jiqa.training.steps.engine_config`) makes, from
+random crops of the held-out images, one triplet and one tier per crop. Then:
+
+* map predictor on the triplets: map MAE, per-type presence accuracy, sign
+  accuracy on signed types, anti-symmetry error ``mean |f(a,b) + f(b,a)|`` and
+  ``mean |f(a,a)|`` (:func:`jiqa.evaluation.stats.map_figures`);
+* scorer and the full-reference metrics PSNR, SSIM, MS-SSIM and GMSD
+  (negated, as it is a distortion) on the very same tiers, each image against
+  the tier's pristine crop: within-tier Kendall tau and pairwise accuracy, and
+  the GMC surface and score of each over all tier images with severity as the
+  quality axis (``quality = 1 + 4 (1 - severity / max severity)``, a 1..5 MOS-like
+  scale; GMC with ``std=None``: LDS weights and Beta standard deviations).
+
+PSNR of an image identical to its reference is infinite; it is capped at
+100 dB so the statistics stay finite.
+
+Example:
+  >>> report = evaluate(config, graphdef, state, pool.heldout, mesh=m)  # doctest: +SKIP
+  >>> report["seen_types"]["tiers"]["scorer"]["pairwise_accuracy"]    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+from tqdm.auto import tqdm
+
+from jiqa.evaluation import stats
+from jiqa.training import data as data_lib
+from jiqa.training import state as state_lib
+from jiqa.training import steps as steps_lib
+
+PSNR_CAP = 100.0
+FR_METRICS = ("psnr", "ssim", "ms_ssim", "gmsd")
+
+
+def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int,
+                   crops_per_image: int, tier_size: int) -> dict[str, np.ndarray]:
+  """Crops of every image, and one triplet and one tier per crop (host arrays).
+
+  Example:
+    >>> d = make_eval_data(jax.random.key(1), imgs, engine=eng, crop_size=64,
+    ...                    crops_per_image=4, tier_size=5)  # doctest: +SKIP
+  """
+  from jiqa import distortions
+
+  images = np.asarray(images)
+  if images.ndim != 4 or images.shape[0] < 1:
+    raise ValueError(f"images must be a non-empty (N, S, S, 3) array; got {images.shape}.")
+
+  @jax.jit
+  def one_image(k, image):
+    keys = data_lib.example_keys(k, crops_per_image)
+    crops = jax.vmap(lambda kk: data_lib.random_crop(
+        jax.random.fold_in(kk, 0), image[None], crop_size=crop_size, flip=False))(keys)
+    trip = distortions.make_triplets(jax.random.fold_in(k, 1), crops, engine)
+    tier = distortions.make_tiers(jax.random.fold_in(k, 2), crops, tier_size, engine)
+    return crops, trip, tier
+
+  parts = [jax.device_get(one_image(jax.random.fold_in(key, i), images[i]))
+           for i in range(images.shape[0])]
+  cat = lambda f: np.concatenate([f(p) for p in parts])  # noqa: E731
+  return {
+      "crops": cat(lambda p: p[0]),
+      "reference": cat(lambda p: p[1][0]), "distorted": cat(lambda p: p[1][1]),
+      "maps": cat(lambda p: p[1][2]),
+      "tier_images": cat(lambda p: p[2][0]), "tier_severity": cat(lambda p: p[2][1]),
+      "tier_maps": cat(lambda p: p[2][2]),
+  }
+
+
+def _chunked(fn, *arrays, chunk: int = 32):
+  outs = [jax.device_get(fn(*(a[i:i + chunk] for a in arrays)))
+          for i in range(0, arrays[0].shape[0], chunk)]
+  return jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
+
+
+def fr_scores(images: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray]:
+  """PSNR (capped), SSIM, MS-SSIM and negated GMSD of ``images`` against ``reference``.
+
+  Higher is better for all four outputs.
+
+  Example:
+    >>> fr_scores(imgs, refs)["psnr"].shape  # doctest: +SKIP
+  """
+  from jiqa import metrics
+
+  fns = {name: jax.jit(getattr(metrics, name)) for name in FR_METRICS}
+  out = {name: np.asarray(_chunked(fn, images, reference), np.float64)
+         for name, fn in fns.items()}
+  out["psnr"] = np.minimum(np.nan_to_num(out["psnr"], posinf=PSNR_CAP), PSNR_CAP)
+  out["gmsd"] = -out["gmsd"]
+  return out
+
+
+def predict(models: state_lib.Models, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+  """Runs the models of a run on evaluation data (whichever models exist).
+
+  Example:
+    >>> preds = predict(models, data)  # doctest: +SKIP
+  """
+  out = {}
+  if models.map_predictor is not None:
+    @jax.jit
+    def maps(a, b):
+      fwd = models.map_predictor(a, b)
+      return fwd.maps, fwd.presence_logits, models.map_predictor(b, a).maps, \
+          models.map_predictor(a, a).maps
+
+    out["maps"], out["presence_logits"], out["swapped_maps"], out["self_maps"] = _chunked(
+        maps, data["distorted"], data["reference"])
+  if models.scorer is not None:
+    score = jax.jit(lambda imgs, ref: steps_lib.tier_scores(models.scorer, imgs, ref))
+    out["tier_scores"] = np.asarray(_chunked(score, data["tier_images"], data["crops"],
+                                             chunk=8), np.float64)
+  return out
+
+
+def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, types,
+                   gmc_samples: int, seed: int) -> dict[str, Any]:
+  """All figures of one split of types on its evaluation data.
+
+  Example:
+    >>> evaluate_split(models, data, types=("jpeg",), gmc_samples=10, seed=0)  # doctest: +SKIP
+  """
+  from jiqa import distortions, gmc
+
+  preds = predict(models, data)
+  names = tuple(distortions.names())
+  result: dict[str, Any] = {"types": list(types), "num_triplets": int(data["maps"].shape[0]),
+                            "num_tiers": int(data["tier_images"].shape[0]),
+                            "tier_size": int(data["tier_images"].shape[1])}
+  if "maps" in preds:
+    result["map"] = stats.map_figures(
+        preds["maps"], preds["presence_logits"], data["maps"], names=names, types=types,
+        signed=np.asarray(distortions.signed_types()), swapped_maps=preds["swapped_maps"],
+        self_maps=preds["self_maps"])
+  b, n = data["tier_images"].shape[:2]
+  flat = data["tier_images"].reshape((b * n,) + data["tier_images"].shape[2:])
+  refs = np.repeat(data["crops"], n, axis=0)
+  predictors = {k: v.reshape(b, n) for k, v in fr_scores(flat, refs).items()}
+  if "tier_scores" in preds:
+    predictors = {"scorer": preds["tier_scores"], **predictors}
+  severity = np.asarray(data["tier_severity"], np.float64)
+  result["tiers"] = {name: {"kendall_tau": stats.tier_kendall_tau(s, severity),
+                            "pairwise_accuracy": stats.tier_pairwise_accuracy(s, severity)}
+                     for name, s in predictors.items()}
+  top = max(float(severity.max()), 1e-12)
+  quality = 1.0 + 4.0 * (1.0 - severity.reshape(-1) / top)
+  gmc_result = gmc.evaluate(quality, {k: v.reshape(-1) for k, v in predictors.items()},
+                            std=None, num_samples=gmc_samples, seed=seed)
+  result["gmc"] = {name: {m: r[m]["gmc"] for m in ("PLCC", "SRCC", "KRCC") if m in r}
+                   for name, r in gmc_result["models"].items()}
+  result["global"] = {name: r.get("global") for name, r in gmc_result["models"].items()}
+  result["_gmc_full"] = gmc_result
+  result["_preds"] = preds
+  return result
+
+
+def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: np.ndarray, *,
+             mesh=None, progress: bool = True) -> dict[str, Any]:
+  """Evaluates a run's models on ``images`` for seen and held-out types.
+
+  Returns a dict with ``"seen_types"`` and ``"heldout_types"`` (see the module
+  docstring); keys starting with ``_`` hold arrays for pictures and are
+  dropped from the JSON by :func:`to_json_ready`.
+
+  Example:
+    >>> report = evaluate(config, graphdef, state, pool.heldout)  # doctest: +SKIP
+  """
+  e = config.eval
+  models = state_lib.merge(graphdef, state)
+  key = jax.random.key(int(e.get("seed", 1)))
+  report = {}
+  splits = (("seen_types", False), ("heldout_types", True))
+  if not tuple(e.holdout_types):
+    splits = splits[:1]
+  for i, (name, held) in enumerate(tqdm(splits, desc="evaluate", disable=not progress)):
+    engine = steps_lib.engine_config(config, heldout=held)
+    data = make_eval_data(jax.random.fold_in(key, i), images, engine=engine,
+                          crop_size=e.crop_size, crops_per_image=e.crops_per_image,
+                          tier_size=e.tier_size)
+    report[name] = evaluate_split(models, data, types=tuple(engine.types),
+                                  gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)))
+    report[name]["_data"] = data
+  return report
+
+
+def to_json_ready(report: Any) -> Any:
+  """Drops the ``_``-prefixed entries (arrays) so the report can go to JSON.
+
+  Example:
+    >>> to_json_ready({"a": 1, "_b": np.ones(2)})
+    {'a': 1}
+  """
+  if isinstance(report, dict):
+    return {k: to_json_ready(v) for k, v in report.items() if not str(k).startswith("_")}
+  if isinstance(report, (list, tuple)):
+    return [to_json_ready(v) for v in report]
+  if isinstance(report, (np.floating, np.integer)):
+    return report.item()
+  return report
+
+
+def save_surfaces(report: dict, out_dir: str | os.PathLike, *, prefix: str = "surfaces") -> list:
+  """Writes the GMC surfaces of each split as PNG and HTML; returns the paths.
+
+  The seen-type split is ``<prefix>.png/.html``; others get a suffix.
+
+  Example:
+    >>> save_surfaces(report, "report/")  # doctest: +SKIP
+  """
+  from jiqa import gmc
+
+  paths = []
+  for split, res in report.items():
+    if "_gmc_full" not in res:
+      continue
+    stem = prefix if split == "seen_types" else f"{prefix}_{split}"
+    png = os.path.join(os.fspath(out_dir), stem + ".png")
+    html = os.path.join(os.fspath(out_dir), stem + ".html")
+    gmc.save_png(res["_gmc_full"], png)
+    gmc.save_html(res["_gmc_full"], html)
+    paths += [png, html]
+  return paths
