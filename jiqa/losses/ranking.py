@@ -1,0 +1,129 @@
+"""Contrastive ranking losses over tiers: listwise softmax, ListMLE, pairwise logistic.
+
+A tier is a list of ``n`` images of one content with known ``severity`` (higher
+= more distorted); a model's ``scores`` (higher = better) should order them by
+increasing severity. All losses take ``scores`` and ``severity`` of shape
+``(B, n)`` (``B`` lists) and return the mean over lists.
+
+* ``"softmax"``: ``optax.losses.ranking_softmax_loss`` (ListNet-style
+  cross-entropy) with graded relevance ``1 + #{j : severity_j > severity_i}``,
+  normalised to sum to 1 per list. The +1 keeps the optimum finite (the most
+  severe item still has target mass).
+* ``"listmle"``: ListMLE (Xia et al. 2008), the negative Plackett-Luce
+  log-likelihood of the severity order,
+  ``sum_i [logsumexp(s_{pi(i..n)}) - s_{pi(i)}]``. optax 0.2.8 has no ListMLE,
+  so it is written here (with ``jax.lax.cumlogsumexp``). Ties in severity are
+  broken by list position.
+* ``"pairwise"``: RankNet-style logistic loss (Burges et al. 2005), the mean of
+  ``softplus(-(s_i - s_j))`` over ordered pairs with ``severity_i <
+  severity_j`` (ties ignored); optax has no pairwise ranking loss either.
+
+Example:
+  >>> s = jnp.array([[2.0, 1.0, 0.0]]); sev = jnp.array([[0.1, 0.5, 0.9]])
+  >>> good = ranking_loss(s, sev, kind="pairwise")
+  >>> bad = ranking_loss(-s, sev, kind="pairwise")
+  >>> bool(good < bad)
+  True
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+RANKING_KINDS = ("listmle", "softmax", "pairwise")
+
+
+def _check(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike):
+  scores = jnp.asarray(scores)
+  severity = jnp.asarray(severity)
+  if scores.ndim != 2:
+    raise ValueError(f"scores must have shape (B, n) (B lists of n items); got {scores.shape}.")
+  if severity.shape != scores.shape:
+    raise ValueError(
+        f"severity must have the shape of scores {scores.shape}; got {severity.shape}.")
+  if scores.shape[1] < 2:
+    raise ValueError(f"scores: each list needs n >= 2 items to rank; got n = {scores.shape[1]}.")
+  if not jnp.issubdtype(scores.dtype, jnp.floating):
+    scores = scores.astype(jnp.float32)
+  return scores, severity
+
+
+def relevance(severity: jax.typing.ArrayLike) -> jax.Array:
+  """Graded relevance ``1 + #{j : severity_j > severity_i}`` per list, ``(B, n)``.
+
+  Example:
+    >>> relevance(jnp.array([[0.3, 0.1, 0.3, 0.9]])).tolist()
+    [[2, 4, 2, 1]]
+  """
+  severity = jnp.asarray(severity)
+  return 1 + jnp.sum(severity[..., None, :] > severity[..., :, None], axis=-1)
+
+
+def softmax_ranking_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike) -> jax.Array:
+  """Listwise softmax cross-entropy via ``optax.losses.ranking_softmax_loss``.
+
+  Example:
+    >>> round(float(softmax_ranking_loss(jnp.zeros((1, 2)), jnp.array([[0., 1.]]))), 4)
+    0.6931
+  """
+  scores, severity = _check(scores, severity)
+  rel = relevance(severity).astype(scores.dtype)
+  labels = rel / rel.sum(axis=-1, keepdims=True)
+  return optax.losses.ranking_softmax_loss(scores, labels)
+
+
+def listmle_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike) -> jax.Array:
+  """ListMLE: negative Plackett-Luce log-likelihood of the order by increasing severity.
+
+  Example:
+    >>> round(float(listmle_loss(jnp.zeros((1, 3)), jnp.array([[0., 1., 2.]]))), 4)  # log 3!
+    1.7918
+  """
+  scores, severity = _check(scores, severity)
+  order = jnp.argsort(severity, axis=-1, stable=True)
+  s = jnp.take_along_axis(scores, order, axis=-1)
+  tail = jax.lax.cumlogsumexp(s, axis=s.ndim - 1, reverse=True)
+  return jnp.mean(jnp.sum(tail - s, axis=-1))
+
+
+def pairwise_logistic_loss(scores: jax.typing.ArrayLike,
+                           severity: jax.typing.ArrayLike) -> jax.Array:
+  """Mean ``softplus(s_j - s_i)`` over pairs with ``severity_i < severity_j`` (0 if none).
+
+  Example:
+    >>> round(float(pairwise_logistic_loss(jnp.zeros((1, 2)), jnp.array([[0., 1.]]))), 4)
+    0.6931
+  """
+  scores, severity = _check(scores, severity)
+  better = severity[..., :, None] < severity[..., None, :]          # i better than j
+  margins = scores[..., :, None] - scores[..., None, :]
+  losses = jnp.where(better, jax.nn.softplus(-margins), 0.0)
+  count = jnp.sum(better)
+  return jnp.sum(losses) / jnp.maximum(count, 1)
+
+
+def ranking_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike, *,
+                 kind: str = "listmle") -> jax.Array:
+  """Ranking loss of ``scores`` (higher = better) against ``severity`` (higher = worse).
+
+  Args:
+    scores: ``(B, n)`` model scores.
+    severity: ``(B, n)`` severities of the same items.
+    kind: ``"listmle"``, ``"softmax"`` or ``"pairwise"`` (see the module docstring).
+
+  Returns:
+    The scalar loss, averaged over lists (pairs for ``"pairwise"``).
+
+  Example:
+    >>> float(ranking_loss(jnp.array([[9., 0.]]), jnp.array([[0., 1.]]), kind="listmle")) < 1e-3
+    True
+  """
+  if kind == "listmle":
+    return listmle_loss(scores, severity)
+  if kind == "softmax":
+    return softmax_ranking_loss(scores, severity)
+  if kind == "pairwise":
+    return pairwise_logistic_loss(scores, severity)
+  raise ValueError(f"kind must be one of {RANKING_KINDS}; got {kind!r}.")
