@@ -1,0 +1,129 @@
+"""KADID-10k's brightness group: brighten, darken and mean shift, in pure JAX.
+
+KADID's MATLAB generator changes brightness with ``curves(x, c)``: MATLAB's
+``spline`` through ``(0, 0), (0.5, c), (1, 1)``, which for three points is the
+parabola through them, ``y = x + (4c - 2) x (1 - x)``, clipped to ``[0, 1]``.
+``imbrighten`` uses ``c = 0.5 + a/2`` on the RGB channels and on CIELAB ``L / 100``
+and mixes the two results 2:1 (``(2 J_rgb + clip(lab2rgb(...))) / 3``);
+``imdarken`` uses ``c = 0.5 - a/2`` on RGB only; ``immeanshift`` adds ``a``.
+For large ``a`` the parabola is not monotone near the far end, as in KADID; the
+clip makes it flat there.
+
+``mean_shift`` takes a *signed* level in ``[-1, 1]`` (positive = brighter),
+ordered by severity ``|level|``. KADID's five values (L1..L5 = 0.15, 0.08, 0,
+-0.08, -0.15) sit at the signed levels of :data:`KADID_SIGNED_LEVELS`
+(``+1, +0.5, 0, -0.5, -1``); in between, the shift is piecewise linear in
+``|level|`` through ``(0, 0), (0.5, 0.08), (1, 0.15)``, see :func:`mean_shift_amount`.
+
+Example:
+  >>> out = brighten(key, image, 1.0)  # a = 1.1
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jiqa.distortions.blur import check_image
+from jiqa.distortions.color import lab_planes, rgb_planes
+from jiqa.distortions.spec import DistortionSpec, kadid_param
+
+BRIGHTEN_AMOUNTS = (0.1, 0.2, 0.4, 0.7, 1.1)
+DARKEN_AMOUNTS = (0.05, 0.1, 0.2, 0.4, 0.8)
+MEAN_SHIFTS = (0.15, 0.08, 0.0, -0.08, -0.15)
+# Signed levels that reproduce KADID's L1..L5 parameters for the signed ops here.
+KADID_SIGNED_LEVELS = {"mean_shift": (1.0, 0.5, 0.0, -0.5, -1.0)}
+
+
+def tone_curve(x: jax.typing.ArrayLike, mid: jax.typing.ArrayLike) -> jax.Array:
+  """KADID's ``curves(x, mid)``: the parabola through (0,0), (0.5, mid), (1,1), clipped.
+
+  Example:
+    >>> float(tone_curve(0.5, 0.7))
+    0.7
+  """
+  x = jnp.asarray(x)
+  return jnp.clip(x + (4 * mid - 2) * x * (1 - x), 0.0, 1.0)
+
+
+def brighten(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
+             ) -> jax.Array:
+  """KADID #16: tone curve through ``(0.5, 0.5 + a/2)``, ``a`` = 0.1 ... 1.1.
+
+  The curve is applied to RGB and to CIELAB lightness, and the results are mixed
+  2:1 as in KADID's ``imbrighten``. The Lab branch adds its RGB change to the
+  input, so ``a = 0`` (level 0) returns the input exactly.
+
+  Args:
+    key: unused.
+    image: ``(H, W, 3)`` float image in ``[0, 1]``.
+    level: severity in ``[0, 1]``.
+
+  Example:
+    >>> brighten(key, image, 0.6)  # a = 0.4
+  """
+  del key
+  image = check_image(image)
+  mid = 0.5 + kadid_param(level, BRIGHTEN_AMOUNTS, 0.0) / 2
+  j_rgb = tone_curve(image, mid)
+  lab = lab_planes(image)
+  new = rgb_planes((100 * tone_curve(lab[0] / 100, mid), lab[1], lab[2]))
+  old = rgb_planes(lab)
+  j_lab = image + jnp.stack([jnp.clip(n, 0, 1) - jnp.clip(o, 0, 1) for n, o in zip(new, old)],
+                            axis=-1)
+  return jnp.clip((2 * j_rgb + j_lab) / 3, 0.0, 1.0)
+
+
+def darken(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
+           ) -> jax.Array:
+  """KADID #17: tone curve through ``(0.5, 0.5 - a/2)`` on RGB, ``a`` = 0.05 ... 0.8.
+
+  Example:
+    >>> darken(key, image, 1.0)  # a = 0.8: everything below ~0.375 goes black
+  """
+  del key
+  image = check_image(image)
+  return tone_curve(image, 0.5 - kadid_param(level, DARKEN_AMOUNTS, 0.0) / 2)
+
+
+def mean_shift_amount(level: jax.typing.ArrayLike) -> jax.Array:
+  """The constant :func:`mean_shift` adds at a signed ``level`` in ``[-1, 1]``.
+
+  ``sign(level) * interp(|level|, [0, 0.5, 1], [0, 0.08, 0.15])``: KADID's L1..L5
+  (0.15, 0.08, 0, -0.08, -0.15) at levels +1, +0.5, 0, -0.5, -1.
+
+  Example:
+    >>> float(mean_shift_amount(-0.5))
+    -0.08
+  """
+  level = jnp.clip(jnp.asarray(level, jnp.float32), -1.0, 1.0)
+  mag = jnp.interp(jnp.abs(level), jnp.array([0.0, 0.5, 1.0]),
+                   jnp.array([0.0, MEAN_SHIFTS[1], MEAN_SHIFTS[0]]))
+  return jnp.sign(level) * mag
+
+
+def mean_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
+               ) -> jax.Array:
+  """KADID #18: adds a constant to every channel; signed level, + is brighter.
+
+  Args:
+    key: unused.
+    image: ``(H, W, 3)`` float image in ``[0, 1]``.
+    level: signed severity in ``[-1, 1]`` (see :func:`mean_shift_amount`).
+
+  Example:
+    >>> mean_shift(key, image, -1.0)  # image - 0.15, clipped
+  """
+  del key
+  image = check_image(image)
+  return jnp.clip(image + mean_shift_amount(level), 0.0, 1.0)
+
+
+SPECS: tuple[DistortionSpec, ...] = (
+    DistortionSpec("brighten", "brightness", brighten, BRIGHTEN_AMOUNTS, identity_param=0.0,
+                   direction=1, axis="brightness", kadid_index=16),
+    DistortionSpec("darken", "brightness", darken, DARKEN_AMOUNTS, identity_param=0.0,
+                   direction=-1, axis="brightness", kadid_index=17),
+    DistortionSpec("mean_shift", "brightness", mean_shift, MEAN_SHIFTS, identity_param=0.0,
+                   direction=0, axis="brightness", kadid_index=18),
+)
