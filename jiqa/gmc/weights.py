@@ -65,7 +65,7 @@ def lds_weights(mos: jax.typing.ArrayLike) -> jax.Array:
     (N,) positive weights.
 
   Example:
-    >>> w = lds_weights(jnp.array([1.0, 1.1, 1.2, 3.0, 5.0]))
+    >>> w = lds_weights(jnp.array([1.0, 1.0, 1.0, 1.0, 5.0]))
     >>> bool(w[4] > w[0])
     True
   """
