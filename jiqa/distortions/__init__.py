@@ -1,5 +1,46 @@
 """The synthetic distortion engine: a bank of pure JAX ops, masks, composition,
-triplets and tiers. See :mod:`jiqa.distortions.spec` for the op convention."""
+triplets and tiers.
 
-from jiqa.distortions import colorspace
+Conventions: images are float32 ``(H, W, 3)`` in ``[0, 1]``, RGB, channels last
+(:mod:`jiqa.images`); every op is ``op(key, image, level)`` (:mod:`.spec`);
+distortion maps have one channel per type of :func:`names`, holding the signed
+local strength of that type in the distorted image relative to the reference
+(:mod:`.triplets`). Everything is deterministic given a PRNG key and jit-able.
+
+Example:
+  >>> from jiqa import distortions
+  >>> out = distortions.apply("jpeg", jax.random.key(0), image, 0.6)
+  >>> ref, dist, maps = distortions.make_triplet(jax.random.key(1), image,
+  ...                                            distortions.default_config())
+"""
+
+from jiqa.distortions import colorspace, masks
+from jiqa.distortions.compose import (
+    Composition,
+    EngineConfig,
+    as_engine_config,
+    capacities,
+    default_config,
+    sample_compositions,
+)
+from jiqa.distortions.masks import MASK_KINDS
 from jiqa.distortions.spec import AXES, GROUPS, KADID_LEVELS, DistortionSpec, blend_from_identity, kadid_param
+from jiqa.distortions.table import apply, directions, get, groups, index, names, signed_types, specs
+from jiqa.distortions.tiers import Tier, make_tier, make_tiers, tier_factors
+from jiqa.distortions.triplets import (
+    Triplet,
+    apply_compositions,
+    apply_shared,
+    make_triplet,
+    make_triplets,
+    swap,
+)
+
+__all__ = [
+    "AXES", "GROUPS", "KADID_LEVELS", "MASK_KINDS",
+    "Composition", "DistortionSpec", "EngineConfig", "Tier", "Triplet",
+    "apply", "apply_compositions", "apply_shared", "as_engine_config", "blend_from_identity",
+    "capacities", "colorspace", "default_config", "directions", "get", "groups", "index",
+    "kadid_param", "make_tier", "make_tiers", "make_triplet", "make_triplets", "masks", "names",
+    "sample_compositions", "signed_types", "specs", "swap", "tier_factors",
+]

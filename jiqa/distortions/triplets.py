@@ -1,0 +1,229 @@
+"""Training triplets ``(reference, distorted, maps)`` from compositions of distortions.
+
+Map convention (stated once, tested in ``tests/distortions/test_triplets.py``):
+``maps`` has one channel per type of :func:`jiqa.distortions.names` (``T``
+channels, whatever types the config allows). A step of type ``t`` at level
+``l`` under mask ``m`` turns ``x`` into ``x + m (op_t(x, l) - x)`` and writes
+``d_t * l * m`` into channel ``t``, where ``d_t`` is the type's fixed direction
+(``-1`` e.g. for darken and blurs, ``+1`` for brighten, sharpen and every
+unsigned type) and ``d_t = 1`` for the signed-level types (``mean_shift``,
+``contrast_change``: the level carries the sign). So a channel holds the signed
+local strength in ``[-1, 1]`` of that type in the distorted image *relative to
+the reference*, 0 where the type is absent. The groups of an image's steps are
+distinct, so each type occurs at most once and keeps its own channel when steps
+stack. Swapping roles negates the maps: ``maps(distorted -> reference) =
+-maps(reference -> distorted)`` for every channel (:func:`swap`); for unsigned
+types the sign only says which image carries the distortion.
+
+Two executors apply a :class:`~jiqa.distortions.compose.Composition`:
+
+* :func:`apply_compositions` (batches): each op runs once per step on a gathered
+  sub-batch of static size (:func:`jiqa.distortions.compose.capacities`), then
+  is scattered back, so no image pays for ops it does not use;
+* :func:`apply_shared` (one image, or a tier of images sharing one composition):
+  ``lax.switch`` inside a ``lax.scan`` over steps runs only the chosen op. Do not
+  ``vmap`` it (a batched switch runs every branch): use the batched functions.
+
+Example:
+  >>> ref, dist, maps = make_triplet(jax.random.key(0), image, default_config())
+  >>> trip = make_triplets(jax.random.key(1), images, EngineConfig(max_distortions=2))
+  >>> trip.maps.shape   # (B, H, W, 25)
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jiqa.distortions import compose, masks, table
+
+
+class Triplet(NamedTuple):
+  """``reference`` (..., H, W, 3), ``distorted`` (..., H, W, 3), ``maps`` (..., H, W, T)."""
+
+  reference: jax.Array
+  distorted: jax.Array
+  maps: jax.Array
+
+
+def _map_sign() -> np.ndarray:
+  d = table.directions()
+  return np.where(d == 0, 1, d).astype(np.float32)
+
+
+def check_images(images: jax.typing.ArrayLike, ndim: int, name: str = "image") -> jax.Array:
+  """Checks shape ``(..., H, W, 3)`` with ``ndim`` dimensions; returns float32."""
+  arr = jnp.asarray(images)
+  want = "(H, W, 3)" if ndim == 3 else "(N, H, W, 3)"
+  if arr.ndim != ndim or arr.shape[-1] != 3:
+    raise ValueError(f"{name}: expected an RGB array of shape {want}; got {arr.shape}.")
+  if not jnp.issubdtype(arr.dtype, jnp.floating):
+    raise ValueError(f"{name}: expected float values in [0, 1] (see jiqa.images.to_float_rgb); "
+                     f"got dtype {arr.dtype}.")
+  return arr.astype(jnp.float32)
+
+
+def apply_compositions(images: jax.Array, comp: compose.Composition, *,
+                       caps: tuple[tuple[int, ...], ...]) -> tuple[jax.Array, jax.Array]:
+  """Applies a batch of compositions with static work per op.
+
+  At each step the images are gathered once into a padded layout where the
+  images of type ``t`` occupy ``caps[step][t]`` consecutive slots, each op runs
+  (vmapped) on its slice, and one gather brings the results back to image
+  order (scatters are slow on CPU; gathers are not). The maps are assembled at
+  the end from the per-step ``level * mask`` planes by one contraction.
+
+  Args:
+    images: float32 ``(N, H, W, 3)``.
+    comp: a :class:`Composition` with arrays ``(N, K)``.
+    caps: static ``caps[k][t]``: at most this many images use type ``t`` at step ``k``
+      (:func:`compose.capacities`; images beyond it would be silently skipped).
+
+  Returns:
+    ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
+  """
+  n, h, w, _ = images.shape
+  specs = table.specs()
+  sign = _map_sign()
+  x = images
+  planes, step_types = [], []
+  for s, row in enumerate(caps):
+    used = [(t, cap) for t, cap in enumerate(row) if cap > 0]
+    if not used:
+      continue
+    src = jnp.concatenate([jnp.nonzero(comp.types[:, s] == t, size=cap, fill_value=n)[0]
+                           for t, cap in used])                    # (P,) image of each slot
+    slots = src.shape[0]
+    safe = jnp.minimum(src, n - 1)
+    sub, level = x[safe], comp.levels[safe, s]
+    m = jax.vmap(masks.mask, in_axes=(0, 0, None, None))(
+        comp.mask_keys[safe, s], comp.mask_kinds[safe, s], h, w)   # (P, H, W)
+    op_keys = comp.op_keys[safe, s]
+    outs, values, off = [], [], 0
+    for t, cap in used:
+      sl = slice(off, off + cap)
+      outs.append(jax.vmap(specs[t].fn)(op_keys[sl], sub[sl], level[sl]))
+      values.append(jnp.full((cap,), sign[t], jnp.float32))
+      off += cap
+    out = jnp.concatenate(outs)
+    out = sub + m[..., None] * (out - sub)
+    plane = (jnp.concatenate(values) * level)[:, None, None] * m
+    # Slot of each image (slots == none): a small integer scatter, then gathers.
+    slot = jnp.full((n,), slots, jnp.int32).at[src].set(jnp.arange(slots, dtype=jnp.int32),
+                                                        mode="drop")
+    hit = slot < slots
+    slot = jnp.minimum(slot, slots - 1)
+    x = jnp.where(hit[:, None, None, None], out[slot], x)
+    planes.append(jnp.where(hit[:, None, None], plane[slot], 0.0))
+    step_types.append(jnp.where(hit, comp.types[:, s], -1))
+  if not planes:
+    return x, jnp.zeros((n, h, w, len(specs)), jnp.float32)
+  onehot = (jnp.stack(step_types)[..., None] == jnp.arange(len(specs))).astype(jnp.float32)
+  maps = jnp.einsum("snhw,snt->nhwt", jnp.stack(planes), onehot)
+  return x, maps
+
+
+def apply_shared(images: jax.Array, types: jax.Array, levels: jax.Array, op_keys: jax.Array,
+                 mask_keys: jax.Array, mask_kinds: jax.Array, *,
+                 allowed: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+  """Applies one composition (types, keys, masks) to ``N`` images with their own levels.
+
+  Only the chosen op runs at each step (``lax.switch`` on an unbatched index).
+
+  Args:
+    images: float32 ``(N, H, W, 3)``.
+    types: int32 ``(K,)`` table indices (-1: no step).
+    levels: float32 ``(N, K)``.
+    op_keys, mask_keys, mask_kinds: ``(K,)``.
+    allowed: static table indices that may occur in ``types``.
+
+  Returns:
+    ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
+  """
+  n, h, w, _ = images.shape
+  specs = table.specs()
+  sign = jnp.asarray(_map_sign())
+  branch_of = np.zeros(len(specs) + 1, np.int32)  # table index + 1 -> branch (0 = none)
+  for b, t in enumerate(allowed):
+    branch_of[t + 1] = b + 1
+  branches = [lambda key, x, lv: x] + [
+      (lambda f: lambda key, x, lv: jax.vmap(f, in_axes=(None, 0, 0))(key, x, lv))(specs[t].fn)
+      for t in allowed]
+
+  def step(carry, inputs):
+    x, maps = carry
+    t, lv, k_op, k_mask, kind = inputs
+    out = jax.lax.switch(jnp.asarray(branch_of)[t + 1], branches, k_op, x, lv)
+    m = masks.mask(k_mask, kind, h, w) * (t >= 0)
+    x = x + m[None, :, :, None] * (out - x)
+    value = sign[jnp.maximum(t, 0)] * lv[:, None, None] * m
+    onehot = (jnp.arange(len(specs)) == t).astype(jnp.float32)
+    maps = maps + value[..., None] * onehot
+    return (x, maps), None
+
+  init = (images, jnp.zeros((n, h, w, len(specs)), jnp.float32))
+  (x, maps), _ = jax.lax.scan(step, init, (types, levels.T, op_keys, mask_keys, mask_kinds))
+  return x, maps
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _make_triplet(key, image, config):
+  comp = compose.sample_compositions(key, 1, config)
+  allowed = tuple(table.index(t) for t in config.types)
+  dist, maps = apply_shared(image[None], comp.types[0], comp.levels, comp.op_keys[0],
+                            comp.mask_keys[0], comp.mask_kinds[0], allowed=allowed)
+  return Triplet(image, dist[0], maps[0])
+
+
+def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, config=None) -> Triplet:
+  """A random composition applied to one image: ``(reference, distorted, maps)``.
+
+  Args:
+    key: PRNG key (everything is deterministic given it).
+    image: float32 ``(H, W, 3)`` in ``[0, 1]``.
+    config: :class:`~jiqa.distortions.compose.EngineConfig`, ``ConfigDict`` or
+      ``None`` for the defaults.
+
+  Returns:
+    ``Triplet(reference (H, W, 3), distorted (H, W, 3), maps (H, W, T))``; the
+    image drawn is the same as ``make_triplets(key, image[None], config)[i][0]``.
+
+  Example:
+    >>> ref, dist, maps = make_triplet(jax.random.key(0), image)
+  """
+  return _make_triplet(key, check_images(image, 3), compose.as_engine_config(config))
+
+
+@functools.partial(jax.jit, static_argnames="config")
+def _make_triplets(key, images, config):
+  comp = compose.sample_compositions(key, images.shape[0], config)
+  dist, maps = apply_compositions(images, comp,
+                                  caps=compose.capacities(images.shape[0], config))
+  return Triplet(images, dist, maps)
+
+
+def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None) -> Triplet:
+  """Triplets for a batch ``(B, H, W, 3)``: each op runs only on the images that use it.
+
+  Jitted with the config static (compiles once per batch shape and config).
+
+  Example:
+    >>> trip = make_triplets(jax.random.key(0), images, default_config())
+    >>> trip.distorted.shape == images.shape
+    True
+  """
+  return _make_triplets(key, check_images(images, 4, "images"), compose.as_engine_config(config))
+
+
+def swap(triplet: Triplet) -> Triplet:
+  """The same pair with roles swapped: ``(distorted, reference, -maps)``.
+
+  Example:
+    >>> swap(swap(trip)).maps is not None
+    True
+  """
+  return Triplet(triplet.distorted, triplet.reference, -triplet.maps)
