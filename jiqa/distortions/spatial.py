@@ -175,7 +175,7 @@ def non_eccentricity_patch(key: jax.Array, image: jax.typing.ArrayLike,
   def paste(i, out):
     piece = jax.lax.dynamic_slice(out, (src[i, 0], src[i, 1], 0), (ph, pw, chans))
     old = jax.lax.dynamic_slice(out, (dst[i, 0], dst[i, 1], 0), (ph, pw, chans))
-    return jax.lax.dynamic_update_slice(out, old + alpha[i] * (piece - old),
+    return jax.lax.dynamic_update_slice(out, alpha[i] * piece + (1 - alpha[i]) * old,
                                         (dst[i, 0], dst[i, 1], 0))
 
   return jax.lax.fori_loop(0, max_patches, paste, image)
@@ -238,7 +238,7 @@ def quantization(key: jax.Array, image: jax.typing.ArrayLike,
   k = jnp.minimum(jnp.floor(image * n), last)
   centre = jnp.where(k >= last, (k / n + 1.0) / 2, (k + 0.5) / n)
   q = jnp.where(level > 0, jnp.clip(centre, 0.0, 1.0), image).astype(image.dtype)
-  return image + jax.lax.stop_gradient(q - image)   # straight-through gradient
+  return q + (image - jax.lax.stop_gradient(image))   # straight-through gradient
 
 
 def color_block(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
@@ -263,7 +263,7 @@ def color_block(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
     inside = ((rows >= pos[i, 0]) & (rows < pos[i, 0] + bh)
               & (cols >= pos[i, 1]) & (cols < pos[i, 1] + bw))
     a = jnp.where(inside, alpha[i], 0.0).astype(image.dtype)
-    planes = [p + a * (colors[i, c] - p) for c, p in enumerate(planes)]
+    planes = [a * colors[i, c] + (1 - a) * p for c, p in enumerate(planes)]
   return jnp.stack(planes, axis=-1)
 
 
