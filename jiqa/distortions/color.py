@@ -203,7 +203,8 @@ def _kmeans_quantize(key: jax.Array, image: jax.Array, n: jax.Array, *, max_colo
   stride = max(1, int(math.floor(math.sqrt(h * w / samples))))
   pts = image[::stride, ::stride].reshape(-1, 3)
   p = pts.shape[0]
-  init = jax.random.choice(key, p, (max_colors,), replace=p < max_colors)
+  init = jax.random.permutation(key, p)[:max_colors] if p >= max_colors else (
+      jax.random.randint(key, (max_colors,), 0, p))
   centers = pts[init]
   active = jnp.arange(max_colors) < n
 
@@ -251,7 +252,9 @@ def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.t
   quantize = lambda k, m: _kmeans_quantize(  # noqa: E731
       k, jax.lax.stop_gradient(image), m, max_colors=int(QUANTIZATION_COLORS[0]),
       iterations=iterations, samples=samples)
-  q = jax.vmap(quantize)(jax.random.split(key), jnp.stack([n_lo, n_lo + 1]))
+  # One key for both: k-means with m colours starts from the first m of the same
+  # random pixels, so Q(m) is the same image whichever pair it is part of.
+  q = jax.vmap(quantize, in_axes=(None, 0))(key, jnp.stack([n_lo, n_lo + 1]))
   q = q[0] + frac * (q[1] - q[0])
   out = image + jax.lax.stop_gradient(q - image)  # straight-through gradient
   return blend_from_identity(image, out, level)
