@@ -12,6 +12,13 @@ from jiqa.distortions import blur
 from jiqa.distortions.spec import KADID_LEVELS, kadid_param
 
 KEY = jax.random.key(0)
+_jit = {}
+
+
+def _op(fn, **static):
+  """Jitted op (level traced), compiled once per op, options and image shape."""
+  key = (fn, tuple(sorted(static.items())))
+  return _jit.setdefault(key, jax.jit(lambda k, x, l: fn(k, x, l, **static)))
 
 
 def _rgb(seed=0, shape=(40, 52, 3)):
@@ -48,7 +55,7 @@ def test_gaussian_blur_matches_scipy_nearest(level):
   # MATLAB's support 2 ceil(2 sigma) + 1 taps = scipy's truncate ceil(2 sigma) / sigma.
   ref = ndi.gaussian_filter(x.astype(np.float64), (sigma, sigma, 0), mode="nearest",
                             truncate=math.ceil(2 * sigma) / sigma)
-  np.testing.assert_allclose(blur.gaussian_blur(KEY, x, level), np.clip(ref, 0, 1), atol=2e-6)
+  np.testing.assert_allclose(_op(blur.gaussian_blur)(KEY, x, level), np.clip(ref, 0, 1), atol=2e-6)
 
 
 def test_gaussian_filter_between_levels_is_tapered_and_continuous():
@@ -86,7 +93,7 @@ def test_lens_blur_matches_scipy_correlate_with_disk():
   k = _disk_reference(2.0, 8)
   ref = np.stack([ndi.correlate(x[..., c].astype(np.float64), k, mode="nearest")
                   for c in range(3)], -1)
-  np.testing.assert_allclose(blur.lens_blur(KEY, x, 0.4), ref, atol=1e-4)
+  np.testing.assert_allclose(_op(blur.lens_blur)(KEY, x, 0.4), ref, atol=1e-4)
 
 
 def test_motion_kernels_match_matlab_fspecial_motion():
@@ -106,22 +113,22 @@ def test_motion_blur_horizontal_matches_scipy():
   x = _rgb(3)
   w = np.array([0.5, 1, 1, 1, 0.5]) / 4  # length 4 at 0 degrees
   ref = ndi.correlate1d(x.astype(np.float64), w, axis=1, mode="nearest")
-  np.testing.assert_allclose(blur.motion_blur(KEY, x, 0.6, angle=0.0), ref, atol=1e-5)
+  np.testing.assert_allclose(_op(blur.motion_blur, angle=0.0)(KEY, x, 0.6), ref, atol=1e-5)
 
 
 def test_motion_blur_random_angle_depends_on_key_only():
   x = _rgb(4)
-  a = blur.motion_blur(jax.random.key(1), x, 1.0)
-  b = blur.motion_blur(jax.random.key(2), x, 1.0)
-  np.testing.assert_array_equal(a, blur.motion_blur(jax.random.key(1), x, 1.0))
+  a = _op(blur.motion_blur)(jax.random.key(1), x, 1.0)
+  b = _op(blur.motion_blur)(jax.random.key(2), x, 1.0)
+  np.testing.assert_array_equal(a, _op(blur.motion_blur)(jax.random.key(1), x, 1.0))
   assert float(jnp.abs(a - b).max()) > 1e-3
 
 
 @pytest.mark.parametrize("spec", blur.SPECS, ids=lambda s: s.name)
 def test_level_zero_is_identity_and_output_in_range(spec):
   x = _rgb(5)
-  np.testing.assert_array_equal(spec.fn(KEY, x, 0.0), x)
-  out = spec.fn(KEY, x, 1.0)
+  np.testing.assert_array_equal(_op(spec.fn)(KEY, x, 0.0), x)
+  out = _op(spec.fn)(KEY, x, 1.0)
   assert out.shape == x.shape and float(out.min()) >= 0 and float(out.max()) <= 1
 
 
