@@ -196,39 +196,51 @@ def color_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   return jnp.clip(image.at[..., 1].set(g_new), 0.0, 1.0)
 
 
+_GRID = 1024.0  # colours are fitted on a 1/1024 grid, in integer-valued floats
+
+
 def _kmeans_quantize(key: jax.Array, image: jax.Array, n: jax.Array, *, max_colors: int,
                      iterations: int, samples: int) -> jax.Array:
-  """``image`` with every pixel replaced by the nearest of ``n`` k-means colours."""
+  """``image`` with every pixel replaced by the nearest of ``n`` k-means colours.
+
+  All arithmetic is on integers (colours times 1024, rounded) below 2^24, so every
+  sum, product and distance is exact in float32 whatever order XLA adds in:
+  batched (vmap) and single calls pick the same palette and assignments, which
+  plain float k-means does not (near-ties flip and the iterations diverge).
+  """
   h, w, _ = image.shape
   stride = max(1, int(math.floor(math.sqrt(h * w / samples))))
-  pts = image[::stride, ::stride].reshape(-1, 3)
+  xq = jnp.round(jnp.clip(image, 0.0, 1.0) * _GRID)
+  pts = xq[::stride, ::stride].reshape(-1, 3)
   p = pts.shape[0]
   init = jax.random.permutation(key, p)[:max_colors] if p >= max_colors else (
       jax.random.randint(key, (max_colors,), 0, p))
   centers = pts[init]
   active = jnp.arange(max_colors) < n
-
   ids = jnp.arange(max_colors, dtype=jnp.float32)
 
   def assign(x, c):
     """Index of the nearest active centre. XLA's CPU argmin over a short minor axis
-    is ~10x slower than a min, so the index rides in the low digits of the rounded
-    ``|c|^2 - 2 x.c`` (in [-3, 11]; resolution 2^-14; integers exact in float32)."""
-    cc = jnp.where(active, jnp.sum(c * c, -1), 8.0)
+    is ~10x slower than a min, so the index rides in the low digits of the exact
+    ``|c|^2 - 2 x.c`` (|.| < 3.2e6) divided by 64 and rounded (resolution
+    ~6e-5 in squared [0, 1] units); inactive centres get 2^23. Keys stay < 2^24."""
+    cc = jnp.sum(c * c, -1)
     d = cc[None] - 2 * sum(x[:, None, i] * c[None, :, i] for i in range(3))
-    packed = jnp.min(jnp.round(d * 2.0 ** 14) * max_colors + ids[None], axis=-1)
+    d = jnp.where(active[None], jnp.round(d / 64.0), 2.0 ** 17)
+    packed = jnp.min(d * max_colors + ids[None], axis=-1)
     return (packed - max_colors * jnp.floor(packed / max_colors)).astype(jnp.int32)
 
   def lloyd(c, _):
     onehot = jax.nn.one_hot(assign(pts, c), max_colors, dtype=pts.dtype)
     counts = onehot.sum(0)
-    sums = onehot.T @ pts
-    return jnp.where(counts[:, None] > 0, sums / jnp.maximum(counts, 1.0)[:, None], c), None
+    sums = onehot.T @ pts  # integer sums below 2^24: exact
+    return jnp.where(counts[:, None] > 0, jnp.round(sums / jnp.maximum(counts, 1.0)[:, None]),
+                     c), None
 
   centers, _ = jax.lax.scan(lloyd, centers, None, length=iterations)
-  flat = image.reshape(-1, 3)
-  idx = assign(flat, centers)
-  return jnp.stack([jnp.take(centers[:, i], idx) for i in range(3)], -1).reshape(image.shape)
+  idx = assign(xq.reshape(-1, 3), centers)
+  palette = centers / _GRID
+  return jnp.stack([jnp.take(palette[:, i], idx) for i in range(3)], -1).reshape(image.shape)
 
 
 def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
