@@ -91,7 +91,9 @@ def _bilinear(image: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
   fr, fc = (rows - r0)[..., None], (cols - c0)[..., None]
   r0, c0 = r0.astype(jnp.int32), c0.astype(jnp.int32)
   r1, c1 = jnp.minimum(r0 + 1, height - 1), jnp.minimum(c0 + 1, width - 1)
-  flat = image.reshape(height * width, -1)
+  # Materialise the source: it is read by four gathers (XLA may otherwise fuse
+  # and recompute the previous pass inside each of them).
+  flat = jax.lax.optimization_barrier(image.reshape(height * width, -1))
   at = lambda r, c: jnp.take(flat, r * width + c, axis=0, mode="clip")
   top = at(r0, c0) * (1 - fc) + at(r0, c1) * fc
   bottom = at(r1, c0) * (1 - fc) + at(r1, c1) * fc
