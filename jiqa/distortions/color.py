@@ -222,12 +222,13 @@ def _kmeans_quantize(key: jax.Array, image: jax.Array, n: jax.Array, *, max_colo
   def assign(x, c):
     """Index of the nearest active centre. XLA's CPU argmin over a short minor axis
     is ~10x slower than a min, so the index rides in the low digits of the exact
-    ``|c|^2 - 2 x.c`` (|.| < 3.2e6) divided by 64 and rounded (resolution
-    ~6e-5 in squared [0, 1] units); inactive centres get 2^23. Keys stay < 2^24."""
-    cc = jnp.sum(c * c, -1)
+    ``|c|^2 - 2 x.c`` (in [-3.2e6, 3.2e6]) divided by 64 and rounded (resolution
+    ~6e-5 in squared [0, 1] units). Inactive centres are moved to 0 with
+    ``|c|^2 = 2^23``, so their key is 2^23 + index; keys stay below 2^24."""
+    c = jnp.where(active[:, None], c, 0.0)
+    cc = jnp.where(active, jnp.sum(c * c, -1), 2.0 ** 23)
     d = cc[None] - 2 * sum(x[:, None, i] * c[None, :, i] for i in range(3))
-    d = jnp.where(active[None], jnp.round(d / 64.0), 2.0 ** 17)
-    packed = jnp.min(d * max_colors + ids[None], axis=-1)
+    packed = jnp.min(jnp.round(d * (1 / 64)) * max_colors + ids[None], axis=-1)
     return (packed - max_colors * jnp.floor(packed / max_colors)).astype(jnp.int32)
 
   def lloyd(c, _):
