@@ -13,8 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import sys
+
+# XLA runs one CPU device's loop on one core; when this CLI starts JAX itself, it asks for
+# one CPU device per core so the sample points can be spread over all cores (a mesh).
+if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                             f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
 
 __all__ = ["main", "build_parser"]
 
@@ -42,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--json", default=None, help="write the results as JSON here.")
   p.add_argument("--html", default=None, help="write interactive plotly surfaces here.")
   p.add_argument("--png", default=None, help="write a static figure here.")
+  p.add_argument("--single-device", action="store_true",
+                 help="do not spread sample points over all devices (default: a mesh of all).")
   p.add_argument("--quiet", action="store_true", help="no progress bar.")
   return p
 
@@ -60,8 +69,13 @@ def _table(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
+  import jax
+
   from jiqa import gmc
   from jiqa.gmc import io
+
+  devices = jax.devices()
+  mesh = None if args.single_device or len(devices) == 1 else jax.make_mesh((len(devices),), ("data",))
 
   try:
     table = io.read_table(args.pred_file)
@@ -84,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     result = gmc.evaluate(mos, preds, std=std, weights=weights, samples=samples,
                           num_samples=args.samples, seed=args.seed, methods=methods,
                           std_scale=args.std_scale, phi=args.phi, dtype=args.dtype,
-                          progress=not args.quiet, block=args.block)
+                          progress=not args.quiet, block=args.block, mesh=mesh)
   except ValueError as e:
     print(f"jiqa gmc: error: {e}", file=sys.stderr)
     return 2

@@ -154,14 +154,22 @@ def pair_sums(mos: jax.typing.ArrayLike, predictions: jax.typing.ArrayLike,
     groups = _tile_list(num_blocks, -(-total_tiles // max(1, chunks)))
     cols = _BASE + _PER_MODEL * arr["preds"].shape[0]
     carry = (jnp.zeros((kp, cols), dt), jnp.zeros((kp, cols), dt))
+    qd = pts[:, 1]
+    if mesh is not None:  # points (and their accumulators) split over the mesh's first axis
+      split = jax.sharding.NamedSharding(mesh, P(mesh.axis_names[0]))
+      same = jax.sharding.NamedSharding(mesh, P())
+      carry, factors, qd = jax.device_put((carry, factors, qd), split)
+      arr = jax.device_put(arr, same)
+      s2 = jax.device_put(s2, same)
     it = groups
     if progress:
       from tqdm.auto import tqdm
       it = tqdm(groups, desc=f"GMC pairs (N={np.size(mos)}, {k} points)", unit="chunk")
     for tiles in it:
-      carry = _run_chunk(carry, factors, pts[:, 1], arr["y"], s2, arr["preds"], arr["ry"],
-                         arr["rp"], jnp.asarray(tiles), block=block, mesh=mesh)
-    return carry[0][:k]
+      tiles = jnp.asarray(tiles) if mesh is None else jax.device_put(tiles, same)
+      carry = _run_chunk(carry, factors, qd, arr["y"], s2, arr["preds"], arr["ry"],
+                         arr["rp"], tiles, block=block, mesh=mesh)
+    return jnp.asarray(np.asarray(jax.device_get(carry[0]))[:k])
 
 
 def correlations_from_sums(sums: jax.typing.ArrayLike) -> dict[str, jax.Array]:
