@@ -71,9 +71,11 @@ class EngineConfig:
     min_distortions, max_distortions: the number of steps of a non-pristine
       image is uniform in ``[min, max]``; ``max`` is at most the number of
       groups that have an allowed type.
-    level_distribution: ``"kadid_half_gaussian"`` (continuous: ``level = 0.1 +
-      0.18 x`` with ``x`` half-normal of scale 2.8 truncated to ``[0, 5)``,
-      ARNIQA's half-Gaussian over L1..L5 made continuous), ``"kadid_discrete"``
+    level_distribution: ``"kadid_half_gaussian"`` (continuous: ``x`` half-normal
+      of scale 2.8 truncated to ``[0, 5)``, its bin ``[k-1, k)`` mapped linearly
+      onto the levels nearest to L_k, ``[0.2k - 0.1, 0.2k + 0.1)``, the last onto
+      ``[0.9, 1]``: ARNIQA's half-Gaussian over L1..L5 made continuous; rounding
+      gives L1..L5 with probabilities .30, .27, .21, .14, .085), ``"kadid_discrete"``
       (exactly 0.2, ..., 1.0 with the same probabilities) or ``"uniform"``
       (uniform in ``[level_min, 1]``).
     level_min: lower end of the uniform distribution.
@@ -171,7 +173,12 @@ def as_engine_config(config) -> EngineConfig:
 
 
 def allowed_groups(config: EngineConfig) -> tuple[tuple[str, tuple[int, ...]], ...]:
-  """``((group, (table indices of its allowed types, ...)), ...)`` in table order."""
+  """``((group, (table indices of its allowed types, ...)), ...)`` in table order.
+
+  Example:
+    >>> allowed_groups(EngineConfig(types=("jpeg", "darken"), max_distortions=1))
+    (('compression', (9,)), ('brightness', (16,)))
+  """
   out: dict[str, list[int]] = {}
   for name in table.names():
     if name in config.types:
@@ -256,7 +263,9 @@ def _levels(key, shape, config):
   x = s * math.sqrt(2.0) * jax.scipy.special.erfinv(u)  # half-normal truncated to [0, 5)
   if config.level_distribution == "kadid_discrete":
     return 0.2 * (jnp.floor(jnp.minimum(x, 4.999)) + 1.0)
-  return 0.1 + 0.18 * x
+  # Bin [k-1, k) of x goes to [0.2 k - 0.1, 0.2 k + 0.1) (the levels nearest to L_k); the
+  # last bin is squeezed into [0.9, 1.0].
+  return jnp.where(x < 4.0, 0.1 + 0.2 * x, 0.9 + 0.1 * (x - 4.0))
 
 
 def sample_compositions(key: jax.Array, batch_size: int, config) -> Composition:
@@ -293,15 +302,20 @@ def sample_compositions(key: jax.Array, batch_size: int, config) -> Composition:
   chunk, row = pos // g, pos % g
   group_pos = jnp.take_along_axis(sym[chunk], (row[:, None] + col[chunk]) % g, axis=1)  # (B, K)
   active = jnp.arange(k)[None, :] < n_steps[:, None]
-  types_pos = jnp.full((b, k), -1, jnp.int32)
-  type_keys = jax.random.split(keys[3], (k, g))
-  for s in range(k):
-    for gi, (_, ix) in enumerate(groups):
-      member = active[:, s] & (group_pos[:, s] == gi)
-      rank = jnp.cumsum(member) - 1
-      order = jnp.asarray(ix, jnp.int32)[jax.random.permutation(type_keys[s, gi], len(ix))]
-      types_pos = types_pos.at[:, s].set(jnp.where(member, order[rank % len(ix)],
-                                                   types_pos[:, s]))
+  # Types: the members of group g at step s (in position order, rank r) take the
+  # (r mod m_g)-th type of a random order of the group's m_g allowed types.
+  sizes = np.array([len(ix) for _, ix in groups])
+  padded = np.full((g, sizes.max()), -1, np.int32)
+  for gi, (_, ix) in enumerate(groups):
+    padded[gi, :len(ix)] = ix
+  noise = jax.random.uniform(keys[3], (k, g, sizes.max()))
+  noise = jnp.where(jnp.asarray(padded) >= 0, noise, 2.0)      # invalid entries sort last
+  type_order = jnp.argsort(noise, axis=-1)                        # (K, g, Mmax)
+  member = (group_pos[:, :, None] == jnp.arange(g)) & active[:, :, None]   # (B, K, g)
+  rank = jnp.take_along_axis(jnp.cumsum(member, axis=0) - 1, group_pos[:, :, None], axis=2)[..., 0]
+  slot = rank % jnp.asarray(sizes)[group_pos]
+  chosen = type_order[jnp.arange(k)[None, :], group_pos, slot]   # (B, K)
+  types_pos = jnp.where(active, jnp.asarray(padded)[group_pos, chosen], -1)
   # From positions to images: image perm[j] sits at position j.
   order = jax.random.permutation(keys[4], b)
   types = jnp.zeros_like(types_pos).at[order].set(types_pos)

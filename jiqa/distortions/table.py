@@ -101,12 +101,22 @@ def signed_types() -> np.ndarray:
 
 
 def directions() -> np.ndarray:
-  """Integer ``(T,)``: each type's ``direction`` (0 for signed-level types)."""
+  """Integer ``(T,)``: each type's ``direction`` (0 for signed-level types).
+
+  Example:
+    >>> int(directions()[names().index("darken")])
+    -1
+  """
   return np.array([s.direction for s in specs()], np.int32)
 
 
 def groups() -> tuple[str, ...]:
-  """Each type's KADID group, in table order."""
+  """Each type's KADID group, in table order.
+
+  Example:
+    >>> groups()[0]
+    'blur'
+  """
   return tuple(s.group for s in specs())
 
 

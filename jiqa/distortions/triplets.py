@@ -85,6 +85,10 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
+
+  Example:
+    >>> comp = compose.sample_compositions(key, 16, cfg)
+    >>> dist, maps = apply_compositions(images, comp, caps=compose.capacities(16, cfg))
   """
   n, h, w, _ = images.shape
   specs = table.specs()
@@ -143,6 +147,11 @@ def apply_shared(images: jax.Array, types: jax.Array, levels: jax.Array, op_keys
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
+
+  Example:
+    >>> c = compose.sample_compositions(key, 1, cfg)
+    >>> dist, maps = apply_shared(image[None], c.types[0], c.levels, c.op_keys[0],
+    ...                           c.mask_keys[0], c.mask_kinds[0], allowed=tuple(range(25)))
   """
   n, h, w, _ = images.shape
   specs = table.specs()

@@ -1,0 +1,117 @@
+"""Speed of the distortion engine: per-op milliseconds per image and composed triplets/s.
+
+  python benchmarks/distortions.py [--ops a,b] [--batch 8] [--triplet-batch 64]
+                                   [--repeats 5] [--skip-ops] [--skip-triplets]
+
+Every figure is measured here, batched and jitted, after a warm-up call, with
+``block_until_ready``; the median of ``--repeats`` timed calls is reported. On a
+GPU backend the same figures are taken on the GPU (``jax.default_backend()``).
+ARNIQA's numbers are the ones quoted in jiqa's issue 3 for its PyTorch pipeline
+on this class of 2-core machine (32 images/s at 256x256, 13 at 512x384), not
+re-measured here (PyTorch is not installed).
+
+Example:
+  python benchmarks/distortions.py --ops jpeg,gaussian_blur --skip-triplets
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jiqa import distortions, images
+
+SIZES = ((256, 256), (512, 384))          # (height, width)
+ARNIQA_PER_S = {(256, 256): 32.0, (512, 384): 13.0}
+
+
+def _images(batch, h, w):
+  photos = list(images.bundled_images(images.COLOR_PHOTOS[:4]).values())
+  out = []
+  for i in range(batch):
+    p = photos[i % len(photos)]
+    reps = (-(-h // p.shape[0]), -(-w // p.shape[1]), 1)
+    p = np.tile(p, reps)  # the small photos are tiled up to the size
+    out.append(p[:h, :w])
+  return jnp.asarray(np.stack(out))
+
+
+def _time(fn, *args, repeats):
+  t0 = time.perf_counter()
+  jax.block_until_ready(fn(*args))
+  first = time.perf_counter() - t0
+  times = []
+  for _ in range(repeats):
+    t0 = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    times.append(time.perf_counter() - t0)
+  return statistics.median(times), first
+
+
+def bench_ops(names, batch, repeats):
+  print(f"\nPer-op time, ms per image (batch of {batch}, jit(vmap(op)), median of {repeats}; "
+        "level 0.6 (signed ops -0.6)); first-call (compile) seconds in brackets")
+  print(f"{'op':24s}" + "".join(f"{f'{h}x{w}':>22s}" for h, w in SIZES))
+  totals = {s: [] for s in SIZES}
+  for name in names:
+    spec = distortions.get(name)
+    f = jax.jit(jax.vmap(spec.fn))
+    row = f"{name:24s}"
+    for h, w in SIZES:
+      imgs = _images(batch, h, w)
+      keys = jax.random.split(jax.random.key(0), batch)
+      lv = jnp.full((batch,), -0.6 if spec.signed_level else 0.6, jnp.float32)
+      t, first = _time(f, keys, imgs, lv, repeats=repeats)
+      ms = 1000 * t / batch
+      totals[(h, w)].append(ms)
+      row += f"{ms:12.2f} [{first:6.1f}s]"
+    print(row, flush=True)
+  print(f"{'mean over ops':24s}" + "".join(f"{np.mean(totals[s]):12.2f}{'':10s}" for s in SIZES))
+
+
+def bench_triplets(batch_for, repeats):
+  cfg = distortions.EngineConfig()
+  print("\nComposed triplets (make_triplets, default config: 1-4 distortions from distinct "
+        "groups, 5 % pristine, masks, dense (H, W, 25) maps), batched")
+  for (h, w) in SIZES:
+    b = batch_for[(h, w)]
+    imgs = _images(b, h, w)
+    keys = iter(jax.random.split(jax.random.key(1), repeats + 1))
+    t, first = _time(lambda x: distortions.make_triplets(next(keys), x, cfg), imgs,
+                     repeats=repeats)
+    per_s = b / t
+    print(f"  {h}x{w}: batch {b}: {per_s:8.1f} triplets/s ({1000 * t / b:.2f} ms each; "
+          f"first call {first:.1f} s incl. compile); ARNIQA (quoted) {ARNIQA_PER_S[(h, w)]:.0f}/s "
+          f"-> ratio {per_s / ARNIQA_PER_S[(h, w)]:.2f}x", flush=True)
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--ops", default="", help="comma-separated subset (default: all)")
+  p.add_argument("--batch", type=int, default=8, help="batch for the per-op timings")
+  p.add_argument("--triplet-batch", type=int, default=64, help="batch at 256x256 (half at 512x384)")
+  p.add_argument("--repeats", type=int, default=5)
+  p.add_argument("--skip-ops", action="store_true")
+  p.add_argument("--skip-triplets", action="store_true")
+  args = p.parse_args()
+  dev = jax.devices()[0]
+  print(f"jax {jax.__version__}, backend {jax.default_backend()}, device {dev.device_kind}, "
+        f"{os.cpu_count()} CPU cores")
+  if jax.default_backend() == "cpu":
+    print("GPU: not measured (no GPU backend present)")
+  names = tuple(n for n in args.ops.split(",") if n) or distortions.names()
+  if not args.skip_ops:
+    bench_ops(names, args.batch, args.repeats)
+  if not args.skip_triplets:
+    tb = args.triplet_batch
+    bench_triplets({(256, 256): tb, (512, 384): max(1, tb // 2)}, args.repeats)
+
+
+if __name__ == "__main__":
+  main()
