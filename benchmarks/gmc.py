@@ -1,0 +1,135 @@
+"""GMC speed and memory: jiqa vs a numpy baseline with the reference's structure.
+
+Prints, in one run:
+  * seconds for the full kadid10k surface of one model (100 points x PLCC/SRCC/KRCC)
+    in float32 and float64, on one device and spread over all CPU cores (a mesh);
+  * the same surface timed with a numpy baseline that follows the reference
+    implementation (per point and per method, all N^2 pair weights as numpy arrays),
+    timed on a few points and scaled to 100 points x 3 methods, and the speed-up;
+  * peak resident memory of an N = 100,000 run (synthetic kadid-like MOS/std/predictions,
+    2 sample points, float64) measured in a subprocess with resource.getrusage;
+  * on a GPU: the kadid10k timings and an N = 23,200 synthetic run.
+
+Usage: python benchmarks/gmc.py [--reference DIR] [--baseline-points 2] [--skip-100k]
+"""
+
+import argparse
+import os
+import sys
+
+if "--child-100k" not in sys.argv:  # one CPU device per core, so a mesh can use every core
+  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                             f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
+
+import pathlib  # noqa: E402
+import resource  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from jiqa.gmc import surface, weights  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def baseline_point(y, s, w, p, q, qd, method):
+  """One point, one method, the reference's way: full N x N numpy arrays, then i<j."""
+  n = len(y)
+  a = w * np.exp(-(q - y) ** 2 / (2 * s ** 2))
+  dy = y[:, None] - y[None, :]
+  wt = a[:, None] * a[None, :] * np.exp(-(qd - np.abs(dy)) ** 2 / (2 * (s[:, None] ** 2 + s[None, :] ** 2)))
+  iu = np.triu_indices(n, 1)
+  wt = wt[iu]
+  if method == "KRCC":
+    return np.sum(wt * np.sign(dy[iu]) * np.sign((p[:, None] - p[None, :])[iu])) / np.sum(wt)
+  if method == "SRCC":
+    y = np.unique(y, return_inverse=True)[1].astype(float)
+    p = np.unique(p, return_inverse=True)[1].astype(float)
+  u, v = (y[:, None] - y[None, :])[iu], (p[:, None] - p[None, :])[iu]
+  return np.sum(wt * u * v) / np.sqrt(np.sum(wt * u * u) * np.sum(wt * v * v))
+
+
+def synthetic(n, seed=0):
+  """kadid-like data: MOS in [1, 5], std ~ 0.75 +- 0.2, a noisy monotone prediction."""
+  rng = np.random.default_rng(seed)
+  y = np.round(np.clip(rng.normal(3.2, 0.9, n), 1, 5), 2)
+  s = np.round(np.clip(rng.normal(0.75, 0.2, n), 0.05, 1.6), 3)
+  p = np.tanh(y - 3) + rng.normal(0, 0.3, n)
+  return y, s, p
+
+
+def time_surface(y, s, w, p, pts, dtype, mesh):
+  t0 = time.perf_counter()
+  surface.surface(y, {"m": p}, pts, std=s, weights=w, dtype=dtype, mesh=mesh)
+  return time.perf_counter() - t0
+
+
+def child_100k():
+  y, s, p = synthetic(100_000)
+  with jax.enable_x64(True):
+    w = np.asarray(weights.gaussian_weights(y, s))
+  pts = np.array([[2.5, 1.0], [3.5, 0.5]])
+  t0 = time.perf_counter()
+  surface.surface(y, {"m": p}, pts, std=s, weights=w, dtype="float64")
+  dt = time.perf_counter() - t0
+  rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+  print(f"N=100000, 2 points, 3 methods, float64, 1 device: {dt:.1f} s, peak RSS {rss:.2f} GiB")
+
+
+def main():
+  ap = argparse.ArgumentParser()
+  ap.add_argument("--reference", default=os.environ.get("JIQA_GMC_REFERENCE", REPO.parent / "shared/gmc-reference"))
+  ap.add_argument("--baseline-points", type=int, default=2)
+  ap.add_argument("--skip-100k", action="store_true")
+  ap.add_argument("--child-100k", action="store_true")
+  args = ap.parse_args()
+  if args.child_100k:
+    return child_100k()
+  ref = pathlib.Path(args.reference) / "kadid10k"
+  table = pd.read_csv(ref / "predictions.csv")
+  y, s, p = table["mos"].to_numpy(), table["std"].to_numpy(), table["DeepWSD"].to_numpy()
+  w = np.loadtxt(ref / "weights.txt")
+  pts = pd.read_csv(ref / "samples.csv")[["Q", "Qd"]].to_numpy()
+  devices = jax.devices()
+  mesh = jax.make_mesh((len(devices),), ("data",)) if len(devices) > 1 else None
+  print(f"backend {jax.default_backend()}, {len(devices)} device(s), {os.cpu_count()} CPU cores; "
+        f"kadid10k N={len(y)}, model DeepWSD, {len(pts)} points x 3 methods (times include compilation)")
+  results = {}
+  for dtype in ("float32", "float64"):
+    for label, m in (("1 device", None), (f"mesh of {len(devices)}", mesh)):
+      if m is None and label != "1 device":
+        continue
+      results[(dtype, label)] = time_surface(y, s, w, p, pts, dtype, m)
+      print(f"  jiqa {dtype:<8} {label:<12} {results[(dtype, label)]:8.1f} s")
+  k = args.baseline_points
+  t0 = time.perf_counter()
+  with np.errstate(divide="ignore", invalid="ignore"):
+    for q, qd in pts[:k]:
+      for method in ("PLCC", "SRCC", "KRCC"):
+        baseline_point(y, np.where(s > 0, s, np.inf), w, p, q, qd, method)
+  base = (time.perf_counter() - t0) / k * len(pts)
+  print(f"  numpy baseline (reference structure), {k} points x 3 methods timed, scaled to "
+        f"{len(pts)}: {base:.0f} s")
+  for (dtype, label), t in results.items():
+    print(f"  speed-up jiqa {dtype} {label} over numpy baseline: {base / t:.0f}x")
+  if jax.default_backend() == "gpu":
+    yy, ss, pp = synthetic(23_200)
+    with jax.enable_x64(True):
+      ww = np.asarray(weights.gaussian_weights(yy, ss))
+    q = np.stack([np.linspace(1.2, 4.8, 100), np.linspace(0.1, 3.9, 100)[::-1]], axis=1)
+    for dtype in ("float32", "float64"):
+      print(f"  GPU N=23200 {dtype}: {time_surface(yy, ss, ww, pp, q, dtype, None):.1f} s")
+  else:
+    print("  GPU timings: not measured (no GPU on this machine)")
+  if not args.skip_100k:
+    env = dict(os.environ)
+    env.pop("XLA_FLAGS", None)
+    out = subprocess.run([sys.executable, __file__, "--child-100k"], capture_output=True, text=True, env=env)
+    print("  " + (out.stdout.strip() or out.stderr.strip()[-2000:]))
+
+
+if __name__ == "__main__":
+  main()
