@@ -75,15 +75,17 @@ def bench_ops(names, batch, repeats):
   print(f"{'mean over ops':24s}" + "".join(f"{np.mean(totals[s]):12.2f}{'':10s}" for s in SIZES))
 
 
-def bench_triplets(batch_for, repeats):
+def bench_triplets(batch_for, repeats, scan_steps=True):
   cfg = distortions.EngineConfig()
+  mode = "lax.scan over steps" if scan_steps else "steps unrolled"
   print("\nComposed triplets (make_triplets, default config: 1-4 distortions from distinct "
-        "groups, 5 % pristine, masks, dense (H, W, 25) maps), batched")
+        f"groups, 5 % pristine, masks, dense (H, W, 25) maps), batched, {mode}")
   for (h, w) in SIZES:
     b = batch_for[(h, w)]
     imgs = _images(b, h, w)
     keys = iter(jax.random.split(jax.random.key(1), repeats + 1))
-    t, first = _time(lambda x: distortions.make_triplets(next(keys), x, cfg), imgs,
+    t, first = _time(lambda x: distortions.make_triplets(next(keys), x, cfg,
+                                                         scan_steps=scan_steps), imgs,
                      repeats=repeats)
     per_s = b / t
     print(f"  {h}x{w}: batch {b}: {per_s:8.1f} triplets/s ({1000 * t / b:.2f} ms each; "
@@ -99,10 +101,15 @@ def main():
   p.add_argument("--repeats", type=int, default=5)
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
+  p.add_argument("--unrolled", action="store_true",
+                 help="also time make_triplets(scan_steps=False) (slow to compile)")
+  p.add_argument("--prng", default=None, help="jax_default_prng_impl, e.g. rbg or unsafe_rbg")
   args = p.parse_args()
+  if args.prng:
+    jax.config.update("jax_default_prng_impl", args.prng)
   dev = jax.devices()[0]
   print(f"jax {jax.__version__}, backend {jax.default_backend()}, device {dev.device_kind}, "
-        f"{os.cpu_count()} CPU cores")
+        f"{os.cpu_count()} CPU cores, PRNG {jax.config.jax_default_prng_impl}")
   if jax.default_backend() == "cpu":
     print("GPU: not measured (no GPU backend present)")
   names = tuple(n for n in args.ops.split(",") if n) or distortions.names()
@@ -110,7 +117,10 @@ def main():
     bench_ops(names, args.batch, args.repeats)
   if not args.skip_triplets:
     tb = args.triplet_batch
-    bench_triplets({(256, 256): tb, (512, 384): max(1, tb // 2)}, args.repeats)
+    sizes = {(256, 256): tb, (512, 384): max(1, tb // 2)}
+    bench_triplets(sizes, args.repeats)
+    if args.unrolled:
+      bench_triplets(sizes, args.repeats, scan_steps=False)
 
 
 if __name__ == "__main__":

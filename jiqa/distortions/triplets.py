@@ -67,8 +67,39 @@ def check_images(images: jax.typing.ArrayLike, ndim: int, name: str = "image") -
   return arr.astype(jnp.float32)
 
 
+def _step(x, types, levels, op_keys, mask_keys, mask_kinds, row):
+  """One composition step on the batch ``x`` with static per-type capacities ``row``."""
+  n, h, w, _ = x.shape
+  specs = table.specs()
+  sign = _map_sign()
+  used = [(t, cap) for t, cap in enumerate(row) if cap > 0]
+  src = jnp.concatenate([jnp.nonzero(types == t, size=cap, fill_value=n)[0]
+                         for t, cap in used])                      # (P,) image of each slot
+  slots = src.shape[0]
+  safe = jnp.minimum(src, n - 1)
+  sub, level = x[safe], levels[safe]
+  m = jax.vmap(masks.mask, in_axes=(0, 0, None, None))(mask_keys[safe], mask_kinds[safe], h, w)
+  keys = op_keys[safe]
+  outs, values, off = [], [], 0
+  for t, cap in used:
+    sl = slice(off, off + cap)
+    outs.append(jax.vmap(specs[t].fn)(keys[sl], sub[sl], level[sl]))
+    values.append(np.full((cap,), sign[t], np.float32))
+    off += cap
+  out = sub + m[..., None] * (jnp.concatenate(outs) - sub)
+  plane = (jnp.asarray(np.concatenate(values)) * level)[:, None, None] * m
+  # Slot of each image (== slots: none): a small integer scatter, then gathers.
+  slot = jnp.full((n,), slots, jnp.int32).at[src].set(jnp.arange(slots, dtype=jnp.int32),
+                                                      mode="drop")
+  hit = slot < slots
+  slot = jnp.minimum(slot, slots - 1)
+  x = jnp.where(hit[:, None, None, None], out[slot], x)
+  return x, jnp.where(hit[:, None, None], plane[slot], 0.0), jnp.where(hit, types, -1)
+
+
 def apply_compositions(images: jax.Array, comp: compose.Composition, *,
-                       caps: tuple[tuple[int, ...], ...]) -> tuple[jax.Array, jax.Array]:
+                       caps: tuple[tuple[int, ...], ...],
+                       scan_steps: bool = True) -> tuple[jax.Array, jax.Array]:
   """Applies a batch of compositions with static work per op.
 
   At each step the images are gathered once into a padded layout where the
@@ -82,6 +113,11 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
     comp: a :class:`Composition` with arrays ``(N, K)``.
     caps: static ``caps[k][t]``: at most this many images use type ``t`` at step ``k``
       (:func:`compose.capacities`; images beyond it would be silently skipped).
+    scan_steps: ``True``: a ``lax.scan`` over the steps with the largest
+      capacities of any step, so each op is compiled once (about ``K`` times
+      faster to compile, some work wasted on the later, emptier steps);
+      ``False``: the steps unrolled, each with its own capacities (fastest to
+      run, each op compiled ``K`` times).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
@@ -91,43 +127,30 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
     >>> dist, maps = apply_compositions(images, comp, caps=compose.capacities(16, cfg))
   """
   n, h, w, _ = images.shape
-  specs = table.specs()
-  sign = _map_sign()
-  x = images
-  planes, step_types = [], []
-  for s, row in enumerate(caps):
-    used = [(t, cap) for t, cap in enumerate(row) if cap > 0]
-    if not used:
-      continue
-    src = jnp.concatenate([jnp.nonzero(comp.types[:, s] == t, size=cap, fill_value=n)[0]
-                           for t, cap in used])                    # (P,) image of each slot
-    slots = src.shape[0]
-    safe = jnp.minimum(src, n - 1)
-    sub, level = x[safe], comp.levels[safe, s]
-    m = jax.vmap(masks.mask, in_axes=(0, 0, None, None))(
-        comp.mask_keys[safe, s], comp.mask_kinds[safe, s], h, w)   # (P, H, W)
-    op_keys = comp.op_keys[safe, s]
-    outs, values, off = [], [], 0
-    for t, cap in used:
-      sl = slice(off, off + cap)
-      outs.append(jax.vmap(specs[t].fn)(op_keys[sl], sub[sl], level[sl]))
-      values.append(jnp.full((cap,), sign[t], jnp.float32))
-      off += cap
-    out = jnp.concatenate(outs)
-    out = sub + m[..., None] * (out - sub)
-    plane = (jnp.concatenate(values) * level)[:, None, None] * m
-    # Slot of each image (slots == none): a small integer scatter, then gathers.
-    slot = jnp.full((n,), slots, jnp.int32).at[src].set(jnp.arange(slots, dtype=jnp.int32),
-                                                        mode="drop")
-    hit = slot < slots
-    slot = jnp.minimum(slot, slots - 1)
-    x = jnp.where(hit[:, None, None, None], out[slot], x)
-    planes.append(jnp.where(hit[:, None, None], plane[slot], 0.0))
-    step_types.append(jnp.where(hit, comp.types[:, s], -1))
-  if not planes:
-    return x, jnp.zeros((n, h, w, len(specs)), jnp.float32)
-  onehot = (jnp.stack(step_types)[..., None] == jnp.arange(len(specs))).astype(jnp.float32)
-  maps = jnp.einsum("snhw,snt->nhwt", jnp.stack(planes), onehot)
+  n_types = len(table.specs())
+  rows = [r for r in caps if any(r)]
+  if not rows:
+    return images, jnp.zeros((n, h, w, n_types), jnp.float32)
+  fields = (comp.types, comp.levels, comp.op_keys, comp.mask_keys, comp.mask_kinds)
+  if scan_steps:
+    row = tuple(max(c) for c in zip(*rows))
+
+    def body(x, xs):
+      x, plane, types = _step(x, *xs, row)
+      return x, (plane, types)
+
+    steps = tuple(jnp.moveaxis(f[:, :len(caps)], 1, 0) for f in fields)
+    x, (planes, step_types) = jax.lax.scan(body, images, steps)
+  else:
+    x, planes, step_types = images, [], []
+    for s, row in enumerate(caps):
+      if any(row):
+        x, plane, types = _step(x, *(f[:, s] for f in fields), row)
+        planes.append(plane)
+        step_types.append(types)
+    planes, step_types = jnp.stack(planes), jnp.stack(step_types)
+  onehot = (step_types[..., None] == jnp.arange(n_types)).astype(jnp.float32)
+  maps = jnp.einsum("snhw,snt->nhwt", planes, onehot)
   return x, maps
 
 
@@ -207,25 +230,28 @@ def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, config=None) -> Tr
   return _make_triplet(key, check_images(image, 3), compose.as_engine_config(config))
 
 
-@functools.partial(jax.jit, static_argnames="config")
-def _make_triplets(key, images, config):
+@functools.partial(jax.jit, static_argnames=("config", "scan_steps"))
+def _make_triplets(key, images, config, scan_steps):
   comp = compose.sample_compositions(key, images.shape[0], config)
-  dist, maps = apply_compositions(images, comp,
-                                  caps=compose.capacities(images.shape[0], config))
+  dist, maps = apply_compositions(images, comp, caps=compose.capacities(images.shape[0], config),
+                                  scan_steps=scan_steps)
   return Triplet(images, dist, maps)
 
 
-def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None) -> Triplet:
+def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None, *,
+                  scan_steps: bool = True) -> Triplet:
   """Triplets for a batch ``(B, H, W, 3)``: each op runs only on the images that use it.
 
   Jitted with the config static (compiles once per batch shape and config).
+  ``scan_steps`` trades compile time for run time (:func:`apply_compositions`).
 
   Example:
     >>> trip = make_triplets(jax.random.key(0), images, default_config())
     >>> trip.distorted.shape == images.shape
     True
   """
-  return _make_triplets(key, check_images(images, 4, "images"), compose.as_engine_config(config))
+  return _make_triplets(key, check_images(images, 4, "images"), compose.as_engine_config(config),
+                        scan_steps)
 
 
 def swap(triplet: Triplet) -> Triplet:

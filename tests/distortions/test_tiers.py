@@ -52,7 +52,10 @@ def test_batched_tiers(photos):
   assert np.all(np.diff(sev, axis=1) > 0)
   np.testing.assert_allclose(maps, sev[:, :, None, None, None] * maps[:, -1:], atol=1e-6)
   psnr = _psnr(imgs, photos[:, None])
-  assert np.mean(np.all(np.diff(psnr, axis=1) < 0, axis=1)) >= 0.75
+  # Non-increasing (a weak first member can still equal the reference: e.g. Gaussian blur
+  # below sigma 0.15 is exactly the identity). Not all: pixelate's PSNR is not monotone
+  # between KADID's levels (nearest-neighbour grid alignment), so a tier may not be either.
+  assert np.mean(np.all(np.diff(psnr, axis=1) <= 1e-6, axis=1)) >= 0.75, psnr
 
 
 def test_tier_factors_and_bad_n(photos):
