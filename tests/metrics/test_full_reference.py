@@ -18,7 +18,6 @@ the 191x255 top-left crop, an odd size).
 """
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -27,6 +26,9 @@ import skimage.data
 import skimage.metrics
 
 from jiqa.metrics import gmsd, ms_ssim, psnr, ssim
+
+# Jitted once per module (eager MS-SSIM is hundreds of small ops, each compiled on first use).
+JIT = {m.__name__: jax.jit(m) for m in (psnr, ssim, ms_ssim, gmsd)}
 
 # name: (pytorch_msssim MS-SSIM, piq GMSD (ddof 0), piq GMSD on the 191x255 crop)
 RECORDED = {
@@ -110,7 +112,7 @@ def _ref_gmsd(a, b):
 def test_psnr_matches_skimage():
   a, b = _batch()
   want = [skimage.metrics.peak_signal_noise_ratio(x, y, data_range=1) for x, y in zip(a, b)]
-  np.testing.assert_allclose(psnr(a, b), want, rtol=1e-5)
+  np.testing.assert_allclose(JIT['psnr'](a, b), want, rtol=1e-5)
   np.testing.assert_allclose(psnr(a[0], b[0]), want[0], rtol=1e-5)
 
 
@@ -119,22 +121,22 @@ def test_ssim_matches_skimage():
   want = [skimage.metrics.structural_similarity(
       x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, channel_axis=-1,
       data_range=1) for x, y in zip(a, b)]
-  np.testing.assert_allclose(ssim(a, b), want, atol=2e-4)
+  np.testing.assert_allclose(JIT['ssim'](a, b), want, atol=2e-4)
 
 
 def test_ms_ssim_matches_numpy_reference_and_pytorch_msssim():
   a, b = _batch()
-  got = np.asarray(ms_ssim(a, b))
+  got = np.asarray(JIT['ms_ssim'](a, b))
   np.testing.assert_allclose(got, [_ref_ms_ssim(x, y) for x, y in zip(a, b)], atol=2e-5)
   np.testing.assert_allclose(got, [RECORDED[n][0] for n in NAMES], atol=5e-5)
   # Odd sizes: the numpy reference of msssim.m's 'symmetric' averaging.
   a_odd, b_odd = a[0, :177, :171], b[0, :177, :171]
-  np.testing.assert_allclose(ms_ssim(a_odd, b_odd), _ref_ms_ssim(a_odd, b_odd), atol=2e-5)
+  np.testing.assert_allclose(JIT['ms_ssim'](a_odd, b_odd), _ref_ms_ssim(a_odd, b_odd), atol=2e-5)
 
 
 def test_gmsd_matches_numpy_reference_and_piq():
   a, b = _batch()
-  got = np.asarray(gmsd(a, b))
+  got = np.asarray(JIT['gmsd'](a, b))
   refs = [_ref_gmsd(x, y) for x, y in zip(a, b)]
   np.testing.assert_allclose(got, [r[0] for r in refs], atol=2e-5)
   m = refs[0][1]
@@ -142,7 +144,7 @@ def test_gmsd_matches_numpy_reference_and_piq():
                              atol=5e-6)
   # Odd size (zero-padded 2x2 averaging in both MATLAB's code and piq).
   a_odd, b_odd = a[:, :191, :255], b[:, :191, :255]
-  got_odd = np.asarray(gmsd(a_odd, b_odd))
+  got_odd = np.asarray(JIT['gmsd'](a_odd, b_odd))
   ref0, m_odd = _ref_gmsd(a_odd[0], b_odd[0])
   np.testing.assert_allclose(got_odd[0], ref0, atol=2e-5)
   np.testing.assert_allclose(got_odd * np.sqrt((m_odd - 1) / m_odd),
@@ -151,10 +153,10 @@ def test_gmsd_matches_numpy_reference_and_piq():
 
 def test_known_values_on_identical_images():
   a, _ = _batch()
-  assert np.all(np.isinf(np.asarray(psnr(a, a))))
-  np.testing.assert_allclose(ssim(a, a), 1.0, atol=1e-6)
-  np.testing.assert_allclose(ms_ssim(a, a), 1.0, atol=1e-6)
-  np.testing.assert_allclose(gmsd(a, a), 0.0, atol=1e-7)
+  assert np.all(np.isinf(np.asarray(JIT["psnr"](a, a))))
+  np.testing.assert_allclose(JIT["ssim"](a, a), 1.0, atol=1e-6)
+  np.testing.assert_allclose(JIT["ms_ssim"](a, a), 1.0, atol=1e-6)
+  np.testing.assert_allclose(JIT["gmsd"](a, a), 0.0, atol=1e-6)
 
 
 def test_ordering_directions():
@@ -162,20 +164,21 @@ def test_ordering_directions():
   x = INPUTS["astronaut/noise"][0]
   rng = np.random.default_rng(1)
   noise = rng.normal(size=x.shape).astype(np.float32)
-  b = np.stack([np.clip(x + s * noise, 0, 1) for s in (0.02, 0.05, 0.1)])
-  a = np.broadcast_to(x, b.shape)
-  for metric, sign in ((psnr, -1), (ssim, -1), (ms_ssim, -1), (gmsd, 1)):
-    assert np.all(sign * np.diff(np.asarray(metric(a, b))) > 0), metric.__name__
+  b = np.stack([np.clip(x + s * noise, 0, 1) for s in (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)])
+  a = np.broadcast_to(x, b.shape)                    # same shape as _batch(): no recompile
+  for name, sign in (("psnr", -1), ("ssim", -1), ("ms_ssim", -1), ("gmsd", 1)):
+    vals = np.asarray(JIT[name](a, b))
+    assert np.all(sign * np.diff(vals[1:]) > 0), (name, vals)
 
 
 def test_jit_and_batch_equals_single():
   a, b = _batch()
-  for metric in (psnr, ssim, ms_ssim, gmsd):
-    batched = jax.jit(metric)(a[:2], b[:2])
-    assert batched.shape == (2,)
-    single = jnp.stack([metric(a[i], b[i]) for i in range(2)])
-    assert single.shape == (2,)
-    np.testing.assert_allclose(batched, single, rtol=1e-5, atol=1e-6)
+  for name, metric in JIT.items():
+    batched = metric(a, b)
+    assert batched.shape == (6,)
+    single = metric(a[3], b[3])                      # the (H, W, 3) path, jitted
+    assert single.shape == ()
+    np.testing.assert_allclose(single, batched[3], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("metric", [psnr, ssim, ms_ssim, gmsd])
