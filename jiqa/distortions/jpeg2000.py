@@ -1,0 +1,272 @@
+"""JPEG2000 compression (KADID-10k type 9) as wavelet-domain quantisation in JAX.
+
+No maintained JAX library codes JPEG2000, so the lossy path of a Part-1 codec is
+written here as array operations:
+
+1. level shift and the irreversible colour transform (ICT, i.e. full-range
+   YCbCr, :func:`jiqa.distortions.colorspace.rgb_to_ycbcr`) on the 0..255 scale;
+2. the CDF 9/7 wavelet (JPEG2000's irreversible filter) by lifting with
+   whole-sample symmetric extension, 5 decomposition levels (fewer for images
+   under 128 pixels), normalised as in OpenJPEG (low-pass DC gain 1);
+3. a dead-zone scalar quantiser with one step per subband and component,
+   ``step / (norm_b * norm_c)`` where ``norm_b`` is the subband's synthesis
+   gain (OpenJPEG's ``opj_dwt_norms_real``) and ``norm_c`` the inverse-ICT
+   column norm (``opj_mct_getnorm_real``): every coefficient then costs the same
+   squared error in RGB, which is what OpenJPEG's rate allocation weights by;
+4. reconstruction at the middle of the quantisation interval (OpenJPEG's
+   ``(|q| + 1/2) * step``), inverse wavelet and ICT, clipping.
+
+Rate control: the base ``step`` is chosen per image, inside ``jit``, by a fixed
+number of bisection steps so that an estimate of the coded size meets the
+target ``24 / ratio`` bits per pixel (``ratio`` as in Pillow's
+``quality_mode="rates"``, OpenJPEG's ``tcp_rates``: uncompressed size over
+coded size). There is no entropy coder; the size is estimated by a linear model
+of EBCOT's costs (:data:`RATE_MODEL`): a significant coefficient costs
+``a * log2|q| + b`` bits (magnitude bit-planes, significance, sign), an
+insignificant one next to a significant neighbour ``c`` bits (coded in a busy
+context), an isolated zero ``d`` bits (run-length mode, and the share of the
+packet headers). The four constants were fitted by least squares to OpenJPEG
+(Pillow 13, ``irreversible=True, mct=1``) on 256x256 centre crops of the
+bundled photos: at the step that reproduces OpenJPEG's PSNR, the model's bits
+equal OpenJPEG's rate within about +-15 % (log2 error <= 0.22).
+
+What differs from a real codec: no EBCOT bit-plane coding and no
+rate-distortion-optimal truncation per code-block (one uniform step per
+subband instead; PCRD-opt adapts to the content of each 64x64 code-block, which
+the model only approximates), no tiles, precincts or quality layers, no
+integer precision limits, and the rate is estimated, not counted. The output
+follows OpenJPEG's PSNR to reference within 1.5 dB per photo on the bundled
+photos (``tests/distortions/test_jpeg2000.py``).
+
+Rounding uses a straight-through gradient and the chosen step is treated as a
+constant, so gradients with respect to the image are finite (the identity
+through the quantiser).
+
+Example:
+  >>> out = jpeg2000(jax.random.key(0), img, 0.8)  # KADID level 4: ratio 120
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jiqa.distortions import colorspace
+from jiqa.distortions.spec import DistortionSpec, blend_from_identity, kadid_param
+
+# KADID-10k's compression ratios at levels L1..L5.
+KADID_RATIOS = (16.0, 32.0, 45.0, 120.0, 400.0)
+
+# CDF 9/7 lifting constants (ITU-T T.800 Annex F).
+_ALPHA, _BETA = -1.586134342059924, -0.052980118572961
+_GAMMA, _DELTA = 0.882911075530934, 0.443506852043971
+_K = 1.230174104914001
+
+# Synthesis L2 norms of the subbands (OpenJPEG's opj_dwt_norms_real), by level
+# (index 0 = finest): low-low, high-low/low-high, high-high.
+_NORM_LL = (1.000, 1.965, 4.177, 8.403, 16.90, 33.84)
+_NORM_HL = (2.022, 3.989, 8.355, 17.04, 34.27)
+_NORM_HH = (2.080, 3.865, 8.307, 17.18, 34.71)
+# Norms of the inverse-ICT columns (Y, Cb, Cr), OpenJPEG's opj_mct_norms_real.
+_NORM_COMPONENT = np.array([1.732, 1.805, 1.573], np.float32)
+
+# Bits = a * sum(log2|q|) + b * #significant + c * #zeros next to a significant one + d,
+# d being the headers (main header, JP2 boxes, packet headers); fitted, see the module docstring.
+RATE_MODEL = (1.187, 2.695, 1.822, 1827.0)
+# Where the headers would eat the budget (tiny images at high ratios, where OpenJPEG
+# degenerates), at least this share of the target goes to the coefficients.
+_MIN_PAYLOAD = 0.25
+_BISECTION_STEPS = 12
+_LOG2_STEP_RANGE = (0.0, 12.0)
+
+
+def _pair_even(s: jax.Array, n_odd: int) -> jax.Array:
+  """``s[i] + s[i + 1]`` for each odd sample ``i``, with symmetric extension."""
+  if s.shape[0] == n_odd:
+    return s + jnp.concatenate([s[1:], s[-1:]], 0)
+  return s[:-1] + s[1:]
+
+
+def _pair_odd(d: jax.Array, n_even: int) -> jax.Array:
+  """``d[i - 1] + d[i]`` for each even sample ``i``, with symmetric extension."""
+  tail = d[-1:] if n_even > d.shape[0] else d[:0]
+  ext = jnp.concatenate([d[:1], d, tail], 0)
+  return ext[:-1] + ext[1:]
+
+
+def _forward_1d(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """One level of CDF 9/7 along axis 0: (low-pass, high-pass)."""
+  s, d = x[0::2], x[1::2]
+  ns, nd = s.shape[0], d.shape[0]
+  d = d + _ALPHA * _pair_even(s, nd)
+  s = s + _BETA * _pair_odd(d, ns)
+  d = d + _GAMMA * _pair_even(s, nd)
+  s = s + _DELTA * _pair_odd(d, ns)
+  return s / _K, d * (_K / 2)
+
+
+def _inverse_1d(s: jax.Array, d: jax.Array) -> jax.Array:
+  """Inverse of :func:`_forward_1d`."""
+  ns, nd = s.shape[0], d.shape[0]
+  s, d = s * _K, d * (2 / _K)
+  s = s - _DELTA * _pair_odd(d, ns)
+  d = d - _GAMMA * _pair_even(s, nd)
+  s = s - _BETA * _pair_odd(d, ns)
+  d = d - _ALPHA * _pair_even(s, nd)
+  if ns > nd:
+    d = jnp.concatenate([d, d[-1:]], 0)
+  return jnp.stack([s, d], 1).reshape((2 * ns,) + s.shape[1:])[:ns + nd]
+
+
+def cdf97_forward(x: jax.typing.ArrayLike, levels: int) -> jax.Array:
+  """Multi-level 2-D CDF 9/7 transform of ``(H, W, ...)`` in the packed (Mallat) layout.
+
+  The low-low band of the coarsest level sits in the top-left corner; each level
+  splits rows into ``ceil(n/2)`` low-pass and ``floor(n/2)`` high-pass samples.
+
+  Example:
+    >>> coeffs = cdf97_forward(jnp.ones((64, 64)), 3)  # constant -> only the DC band
+  """
+  x = jnp.asarray(x, jnp.float32)
+  if levels == 0:
+    return x
+  lo, hi = _forward_1d(x)
+  ll, lh = (jnp.swapaxes(b, 0, 1) for b in _forward_1d(jnp.swapaxes(lo, 0, 1)))
+  hl, hh = (jnp.swapaxes(b, 0, 1) for b in _forward_1d(jnp.swapaxes(hi, 0, 1)))
+  top = jnp.concatenate([cdf97_forward(ll, levels - 1), lh], 1)
+  return jnp.concatenate([top, jnp.concatenate([hl, hh], 1)], 0)
+
+
+def cdf97_inverse(c: jax.typing.ArrayLike, levels: int) -> jax.Array:
+  """Inverse of :func:`cdf97_forward` (perfect reconstruction up to float error)."""
+  c = jnp.asarray(c, jnp.float32)
+  if levels == 0:
+    return c
+  h, w = c.shape[:2]
+  h2, w2 = (h + 1) // 2, (w + 1) // 2
+  ll = cdf97_inverse(c[:h2, :w2], levels - 1)
+  lo = jnp.swapaxes(_inverse_1d(jnp.swapaxes(ll, 0, 1), jnp.swapaxes(c[:h2, w2:], 0, 1)), 0, 1)
+  hi = jnp.swapaxes(_inverse_1d(jnp.swapaxes(c[h2:, :w2], 0, 1),
+                                jnp.swapaxes(c[h2:, w2:], 0, 1)), 0, 1)
+  return _inverse_1d(lo, hi)
+
+
+def _band_norms(h: int, w: int, levels: int) -> np.ndarray:
+  """Per-coefficient subband synthesis norm in the packed layout, ``(H, W)``."""
+  out = np.empty((h, w), np.float32)
+  for lev in range(levels):
+    h2, w2 = (h + 1) // 2, (w + 1) // 2
+    out[:h2, w2:w] = _NORM_HL[lev]
+    out[h2:h, :w2] = _NORM_HL[lev]
+    out[h2:h, w2:w] = _NORM_HH[lev]
+    h, w = h2, w2
+  out[:h, :w] = _NORM_LL[levels]
+  return out
+
+
+def num_levels(height: int, width: int) -> int:
+  """Decomposition levels: OpenJPEG's default 5, fewer so the coarsest band keeps >= 4 px."""
+  return int(max(1, min(5, int(np.floor(np.log2(min(height, width)))) - 2)))
+
+
+def estimated_bits(magnitude: jax.Array, log2_step: jax.Array) -> jax.Array:
+  """Estimated coded size (bits) of weighted coefficient magnitudes at a base step.
+
+  Args:
+    magnitude: ``|c| * norm_b * norm_c`` in the packed layout, ``(H, W, C)``.
+    log2_step: base step, log2, scalar.
+
+  Returns:
+    The :data:`RATE_MODEL` estimate of the coefficients' bits (headers not included).
+  """
+  q = jnp.floor(magnitude * jnp.exp2(-log2_step))
+  sig = q >= 1
+  pad = jnp.pad(sig, ((1, 1), (1, 1), (0, 0)))
+  near = pad[:-2, 1:-1] | pad[2:, 1:-1] | pad[1:-1, :-2] | pad[1:-1, 2:]
+  a, b, c, _ = RATE_MODEL
+  return (a * jnp.sum(jnp.log2(jnp.maximum(q, 1.0))) + b * jnp.sum(sig)
+          + c * jnp.sum(near & ~sig))
+
+
+def jpeg2000_compress_decompress(image: jax.typing.ArrayLike, ratio: jax.typing.ArrayLike, *,
+                                 levels: int | None = None) -> jax.Array:
+  """Compresses an RGB image to ``24 / ratio`` estimated bits per pixel and decodes it.
+
+  Args:
+    image: float ``(H, W, 3)`` in ``[0, 1]``, ``H, W >= 8``.
+    ratio: traced compression ratio (> 1), as Pillow's ``quality_layers=[ratio]``.
+    levels: wavelet levels (static); :func:`num_levels` by default.
+
+  Returns:
+    float32 ``(H, W, 3)`` in ``[0, 1]``.
+
+  Raises:
+    ValueError: if ``image`` is not ``(H, W, 3)`` with ``H, W >= 8``.
+
+  Example:
+    >>> out = jpeg2000_compress_decompress(img, 45.0)
+  """
+  image = jnp.asarray(image, jnp.float32)
+  if image.ndim != 3 or image.shape[-1] != 3 or min(image.shape[:2]) < 8:
+    raise ValueError(f"image: expected shape (H, W, 3) with H, W >= 8; got {image.shape}.")
+  h, w, _ = image.shape
+  levels = num_levels(h, w) if levels is None else levels
+  ycc = (colorspace.rgb_to_ycbcr(image) - 0.5) * 255.0
+  coeffs = cdf97_forward(ycc, levels)
+  weight = jnp.asarray(_band_norms(h, w, levels)[..., None] * _NORM_COMPONENT[None, None, :],
+                       jnp.float32)
+  magnitude = jax.lax.stop_gradient(jnp.abs(coeffs) * weight)
+  total = 24.0 * h * w / jnp.maximum(jnp.asarray(ratio, jnp.float32), 1.0)
+  target = jnp.maximum(total - RATE_MODEL[3], _MIN_PAYLOAD * total)
+
+  def bisect(_, bounds):
+    lo, hi = bounds
+    mid = 0.5 * (lo + hi)
+    too_big = estimated_bits(magnitude, mid) > target
+    return jnp.where(too_big, mid, lo), jnp.where(too_big, hi, mid)
+
+  lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect,
+                             tuple(jnp.float32(v) for v in _LOG2_STEP_RANGE))
+  return _decode(coeffs, weight, 0.5 * (lo + hi), levels)
+
+
+def _decode(coeffs: jax.Array, weight: jax.Array, log2_step: jax.Array,
+            levels: int) -> jax.Array:
+  """Dead-zone quantisation at ``2**log2_step / weight``, mid-point reconstruction, inverse."""
+  step = jnp.exp2(log2_step) / weight
+  q = jnp.floor(jnp.abs(coeffs) / step)
+  recon = jnp.where(q >= 1, jnp.sign(coeffs) * (q + 0.5) * step, 0.0)
+  coeffs = coeffs + jax.lax.stop_gradient(recon - coeffs)
+  out = colorspace.ycbcr_to_rgb(cdf97_inverse(coeffs, levels) / 255.0 + 0.5)
+  return jnp.clip(out, 0.0, 1.0)
+
+
+def jpeg2000(key: jax.Array, image: jax.typing.ArrayLike,
+             level: jax.typing.ArrayLike) -> jax.Array:
+  """KADID-10k JPEG2000: compression ratio 16, 32, 45, 120, 400 at levels 0.2 .. 1.0.
+
+  The log of the ratio is interpolated linearly between KADID's levels; below
+  0.2 the ratio-16 image is blended with the input, so level 0 is the identity.
+
+  Args:
+    key: unused (deterministic); kept for the common signature.
+    image: float ``(H, W, 3)`` in ``[0, 1]``.
+    level: traced severity in ``[0, 1]``.
+
+  Returns:
+    float32 ``(H, W, 3)`` in ``[0, 1]``.
+
+  Example:
+    >>> out = jpeg2000(jax.random.key(0), img, 1.0)  # ratio 400
+  """
+  del key
+  image = jnp.asarray(image, jnp.float32)
+  ratio = jnp.exp(kadid_param(level, tuple(np.log(KADID_RATIOS)), None))
+  return blend_from_identity(image, jpeg2000_compress_decompress(image, ratio), level)
+
+
+SPECS: tuple[DistortionSpec, ...] = (
+    DistortionSpec("jpeg2000", "compression", jpeg2000, KADID_RATIOS, identity_param=None,
+                   direction=1, axis=None, differentiable=True, kadid_index=9),
+)
