@@ -26,7 +26,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       folder="",          # a folder of images; "" = the photos bundled with scikit-image
       names=(),           # which bundled photos (() = all)
       holdout_images=HOLDOUT_IMAGES,
-      pool_size=160, crop_size=64, batch_size=8, tier_batch_size=8, tier_size=4))
+      pool_size=192, crop_size=64, batch_size=8, tier_batch_size=8, tier_size=4))
   c.engine = ml_collections.ConfigDict()  # overrides of jiqa.distortions.default_config()
   c.model = ml_collections.ConfigDict(dict(
       map=dict(backbone="unet", width=16, depth=2),
@@ -35,21 +35,21 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   c.optim = ml_collections.ConfigDict(dict(
       learning_rate=2e-3, warmup_steps=50, weight_decay=1e-4, clip_norm=1.0))
   c.train = ml_collections.ConfigDict(dict(
-      steps=600, map_weight=1.0, rank_weight=1.0, map_loss_kind="huber",
-      ranking_kind="listmle", log_every=10, eval_every=100, checkpoint_every=100,
+      steps=300, map_weight=1.0, rank_weight=1.0, map_loss_kind="huber",
+      ranking_kind="listmle", log_every=10, eval_every=0, checkpoint_every=100,
       max_to_keep=2))
   c.eval = ml_collections.ConfigDict(dict(
-      holdout_types=HOLDOUT_TYPES, crop_size=64, crops_per_image=16, tier_size=5,
-      gmc_samples=30, num_pictures=4, seed=1))
+      holdout_types=HOLDOUT_TYPES, crop_size=176, crops_per_image=8, tier_size=5,
+      gmc_samples=30, num_pictures=4, seed=1))  # ms_ssim needs crops >= 161
 
   if arg == "smoke":
     c.data.names = ("astronaut", "camera", "chelsea")
     c.data.holdout_images = ("chelsea",)
-    c.data.update(pool_size=48, crop_size=32, batch_size=8, tier_batch_size=8, tier_size=3)
+    c.data.update(pool_size=176, crop_size=32, batch_size=8, tier_batch_size=8, tier_size=3)
     c.model.map.update(width=8, depth=2)
     c.optim.warmup_steps = 1
     c.train.update(steps=3, log_every=1, eval_every=3, checkpoint_every=2)
-    c.eval.update(crop_size=32, crops_per_image=4, tier_size=3, gmc_samples=5, num_pictures=2)
+    c.eval.update(crop_size=176, crops_per_image=2, tier_size=3, gmc_samples=5, num_pictures=2)
   elif arg == "full":
     c.data.update(pool_size=512, crop_size=256, batch_size=64, tier_batch_size=32, tier_size=6)
     c.model.map.update(width=64, depth=4)

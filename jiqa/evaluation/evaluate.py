@@ -110,13 +110,13 @@ def predict(models: state_lib.Models, data: dict[str, np.ndarray]) -> dict[str, 
   out = {}
   if models.map_predictor is not None:
     @jax.jit
-    def maps(a, b):
-      fwd = models.map_predictor(a, b)
-      return fwd.maps, fwd.presence_logits, models.map_predictor(b, a).maps, \
-          models.map_predictor(a, a).maps
+    def maps(ref, dist):  # MapPredictor(a, b): maps of b relative to a.
+      fwd = models.map_predictor(ref, dist)
+      return (fwd.maps, fwd.presence_logits, models.map_predictor(dist, ref).maps,
+              models.map_predictor(ref, ref).maps)
 
     out["maps"], out["presence_logits"], out["swapped_maps"], out["self_maps"] = _chunked(
-        maps, data["distorted"], data["reference"])
+        maps, data["reference"], data["distorted"])
   if models.scorer is not None:
     score = jax.jit(lambda imgs, ref: steps_lib.tier_scores(models.scorer, imgs, ref))
     out["tier_scores"] = np.asarray(_chunked(score, data["tier_images"], data["crops"],

@@ -77,6 +77,9 @@ def engine_config(config: ml_collections.ConfigDict, *, heldout: bool = False):
   if not types:
     raise ValueError("config.eval.holdout_types leaves no distortion type for this split.")
   fields["types"] = types
+  groups = {distortions.get(t).group for t in types}
+  fields["max_distortions"] = min(int(fields["max_distortions"]), len(groups))
+  fields["min_distortions"] = min(int(fields["min_distortions"]), fields["max_distortions"])
   fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
   return distortions.EngineConfig(**fields)
 
@@ -160,7 +163,7 @@ def compute_losses(models: state_lib.Models, batch: dict[str, jax.Array], *,
   total = jnp.zeros((), jnp.float32)
   parts = {}
   if "maps" in batch:
-    out = models.map_predictor(batch["distorted"], batch["reference"])
+    out = models.map_predictor(batch["reference"], batch["distorted"])  # maps of b rel. to a
     m_loss = losses.map_loss(out, batch["maps"], kind=t.map_loss_kind)
     total = total + t.map_weight * m_loss
     parts["map_loss"] = m_loss

@@ -1,0 +1,73 @@
+"""Training throughput and the share of step time spent generating triplets/tiers.
+
+  python benchmarks/training.py [--config configs/pipeline.py:full] [--steps 5] [--crop N]
+
+On whatever backend is present (all its devices), times the jitted train step
+and, separately, the jitted data generation alone (random crops + the engine's
+make_triplets / make_tiers, the same code the step runs), after one warm-up
+call each. Prints images per second (triplet pairs + tier images per step) and
+generation time / step time. ``--crop`` and ``--batch`` shrink the full config
+for a CPU try. Timings taken while other work runs are noisy.
+"""
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+
+from jiqa import pipeline  # noqa: E402
+from jiqa.training import loop, mesh as mesh_lib, steps  # noqa: E402
+
+
+def timed(fn, *args, n):
+  out = fn(*args)
+  jax.block_until_ready(out)
+  t0 = time.perf_counter()
+  for _ in range(n):
+    out = fn(*args)
+  jax.block_until_ready(out)
+  return (time.perf_counter() - t0) / n, out
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--config", default=os.path.join(pipeline.REPO_CONFIGS, "pipeline.py") + ":full")
+  p.add_argument("--steps", type=int, default=5)
+  p.add_argument("--crop", type=int, default=None, help="override data.crop_size")
+  p.add_argument("--batch", type=int, default=None, help="override both batch sizes")
+  a = p.parse_args()
+  c = pipeline.load_config_file(a.config)
+  if a.crop:
+    c.data.crop_size = a.crop
+  if a.batch:
+    c.data.batch_size = c.data.tier_batch_size = a.batch
+  m = mesh_lib.make_mesh()
+  pool = loop.load_pool(c)
+  with jax.set_mesh(m):
+    graphdef, state, engine, tx = loop.setup(c, m)
+    pool_dev = mesh_lib.replicate(pool.train, m)
+    key = mesh_lib.replicate(jax.random.key(0), m)
+    gen = jax.jit(lambda k, p: steps.make_batch(k, p, config=c, engine=engine, mesh=m))
+    step = steps.make_train_step(graphdef, c, engine, tx, mesh=m)
+    t_gen, _ = timed(gen, key, pool_dev, n=a.steps)
+    state, _ = step(state, pool_dev, key)  # warm-up (state is donated)
+    jax.block_until_ready(state)
+    t0 = time.perf_counter()
+    for _ in range(a.steps):
+      state, metrics = step(state, pool_dev, key)
+    jax.block_until_ready(state)
+    t_step = (time.perf_counter() - t0) / a.steps
+  per_step = (c.data.batch_size if c.task != "scorer" else 0) + (
+      c.data.tier_batch_size * c.data.tier_size if c.task != "map" else 0)
+  print(f"backend {jax.default_backend()} x{m.size} | config {a.config} crop {c.data.crop_size} "
+        f"batch {c.data.batch_size}/{c.data.tier_batch_size}x{c.data.tier_size}")
+  print(f"step {t_step * 1e3:.1f} ms | data generation {t_gen * 1e3:.1f} ms | "
+        f"generation share {100 * t_gen / t_step:.1f}% | {per_step / t_step:.1f} images/s")
+
+
+if __name__ == "__main__":
+  main()
