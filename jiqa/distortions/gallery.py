@@ -132,8 +132,8 @@ def save_png(path, image, rows, triplet) -> None:
       ax.axis("off")
   last[0].set_ylabel("composed", fontsize=7)
   fig.suptitle("jiqa distortions: each type at KADID's levels L1..L5; a composed triplet and its "
-               "signed maps (red +, blue -)", fontsize=9)
-  fig.tight_layout(rect=(0, 0, 1, 1 - 0.6 / (n_rows * 1.75)))
+               "signed maps (red +, blue -)", fontsize=9, y=1 - 0.1 / (n_rows * 1.75))
+  fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (n_rows * 1.75)))
   fig.savefig(path, dpi=100)
   plt.close(fig)
 

@@ -9,7 +9,7 @@ from jiqa import distortions, images
 
 TYPES = ("gaussian_blur", "jpeg", "white_noise", "darken", "mean_shift", "pixelate",
          "contrast_change")
-CFG = distortions.EngineConfig(types=TYPES, max_distortions=3)
+CFG = distortions.EngineConfig(types=TYPES, max_distortions=2)
 
 
 @pytest.fixture(scope="module")
