@@ -26,9 +26,12 @@ of EBCOT's costs (:data:`RATE_MODEL`): a significant coefficient costs
 insignificant one next to a significant neighbour ``c`` bits (coded in a busy
 context), an isolated zero ``d`` bits (run-length mode, and the share of the
 packet headers). The four constants were fitted by least squares to OpenJPEG
-(Pillow 13, ``irreversible=True, mct=1``) on 256x256 centre crops of the
-bundled photos: at the step that reproduces OpenJPEG's PSNR, the model's bits
-equal OpenJPEG's rate within about +-15 % (log2 error <= 0.22).
+(Pillow 13, ``irreversible=True, mct=1``) on 256x256, 300x384 and 384x512
+centre and corner crops of the bundled photos: at the step that reproduces
+OpenJPEG's PSNR, the model's bits match OpenJPEG's rate with an rms log2 error
+of 0.09 (worst 0.43, on a nearly black crop near OpenJPEG's ~60 dB ceiling).
+Where the headers would eat most of the budget (tiny images at high ratios)
+a quarter of the target is still given to the coefficients.
 
 What differs from a real codec: no EBCOT bit-plane coding and no
 rate-distortion-optimal truncation per code-block (one uniform step per
@@ -77,7 +80,7 @@ RATE_MODEL = (1.187, 2.695, 1.822, 1827.0)
 # Where the headers would eat the budget (tiny images at high ratios, where OpenJPEG
 # degenerates), at least this share of the target goes to the coefficients.
 _MIN_PAYLOAD = 0.25
-_BISECTION_STEPS = 12
+_BISECTION_STEPS = 10  # 12 octaves / 2**10: about 0.07 dB
 _LOG2_STEP_RANGE = (0.0, 12.0)
 
 
