@@ -7,7 +7,7 @@ Prints, in one run:
     implementation (per point and per method, all N^2 pair weights as numpy arrays),
     timed on a few points and scaled to 100 points x 3 methods, and the speed-up;
   * peak resident memory of an N = 100,000 run (synthetic kadid-like MOS/std/predictions,
-    2 sample points, float64) measured in a subprocess with resource.getrusage;
+    2 sample points, float64) measured in a subprocess (VmHWM of /proc/self/status);
   * on a GPU: the kadid10k timings and an N = 23,200 synthetic run.
 
 Usage: python benchmarks/gmc.py [--reference DIR] [--baseline-points 2] [--skip-100k]
@@ -75,7 +75,10 @@ def child_100k():
   t0 = time.perf_counter()
   surface.surface(y, {"m": p}, pts, std=s, weights=w, dtype="float64")
   dt = time.perf_counter() - t0
-  rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+  # VmHWM is this process image's peak RSS; ru_maxrss would also carry the parent's peak
+  # (Linux keeps it across fork + exec, and the numpy baseline above uses several GiB).
+  hwm = [l for l in pathlib.Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM")]
+  rss = (int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024**2
   print(f"N=100000, 2 points, 3 methods, float64, 1 device: {dt:.1f} s, peak RSS {rss:.2f} GiB")
 
 
