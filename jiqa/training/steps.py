@@ -199,7 +199,7 @@ def train_step(graphdef: nnx.GraphDef, state: dict[str, Any], pool: jax.Array, k
   (_, (parts, rest)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
   updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
   params = optax.apply_updates(state["params"], updates)
-  parts["grad_norm"] = optax.global_norm(grads)
+  parts["grad_norm"] = optax.tree.norm(grads)
   new_state = {"step": state["step"] + 1, "params": params, "rest": rest, "opt_state": opt_state}
   return new_state, parts
 

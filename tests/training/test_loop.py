@@ -20,6 +20,7 @@ def _kill_at(step_to_die):
   return cb
 
 
+@pytest.mark.slow  # compiles the engine + models: minutes on 2 shared cores
 def test_kill_and_resume_reaches_same_parameters(tiny_config, tmp_path):
   full = loop.train_and_evaluate(tiny_config, tmp_path / "full", progress=False)
   with pytest.raises(Killed):  # dies after step 3; the newest checkpoint is step 2

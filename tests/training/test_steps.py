@@ -1,6 +1,7 @@
 """One train step gives the same loss and parameters on 1 device as on 8."""
 
 import jax
+import pytest
 import numpy as np
 
 from jiqa.training import loop, mesh as mesh_lib, steps
@@ -17,6 +18,7 @@ def _one_step(config, num_devices):
     return jax.device_get(state["params"]), jax.device_get(metrics)
 
 
+@pytest.mark.slow  # compiles the engine + models: minutes on 2 shared cores
 def test_one_step_same_on_1_and_8_devices(tiny_config):
   p1, m1 = _one_step(tiny_config, 1)
   p8, m8 = _one_step(tiny_config, 8)
@@ -26,6 +28,7 @@ def test_one_step_same_on_1_and_8_devices(tiny_config):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # compiles the engine + models: minutes on 2 shared cores
 def test_batch_is_sharded_and_uses_training_types_only(tiny_config):
   m = mesh_lib.make_mesh(8)
   pool = loop.load_pool(tiny_config)
