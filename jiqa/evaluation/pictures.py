@@ -65,8 +65,8 @@ def save_maps_png(data: dict, preds: dict, names: Sequence[str], path: str | os.
         t = order[j]
         im = a_true.imshow(true[i, ..., t], cmap="RdBu_r", vmin=-1, vmax=1)
         a_pred.imshow(pred[i, ..., t], cmap="RdBu_r", vmin=-1, vmax=1)
-        a_true.set_title(f"true {names[t]}", fontsize=7)
-        a_pred.set_title(f"predicted {names[t]}", fontsize=7)
+        a_true.set_title(f"true\n{names[t]}", fontsize=7)
+        a_pred.set_title(f"predicted\n{names[t]}", fontsize=7)
     for a in axes[r]:
       a.set_xticks([])
       a.set_yticks([])
