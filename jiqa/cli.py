@@ -2,7 +2,7 @@
 
   jiqa gmc ...       Granularity-Modulated Correlation of IQA predictions (jiqa.gmc.cli)
   jiqa gallery ...   every distortion at its five KADID levels (jiqa.distortions.gallery)
-  jiqa run ...       train and evaluate the relational pipeline (experiments.main)
+  jiqa run ...       train and evaluate the relational pipeline (jiqa.pipeline)
 
 Each subcommand module exposes ``main(argv: list[str]) -> int``.
 """
