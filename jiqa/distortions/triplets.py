@@ -106,7 +106,7 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
   images of type ``t`` occupy ``caps[step][t]`` consecutive slots, each op runs
   (vmapped) on its slice, and one gather brings the results back to image
   order (scatters are slow on CPU; gathers are not). The maps are assembled at
-  the end from the per-step ``level * mask`` planes by one contraction.
+  the end from the per-step ``level * mask`` planes by one-hot multiply-adds.
 
   Args:
     images: float32 ``(N, H, W, 3)``.
@@ -150,8 +150,13 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
         planes.append(plane)
         step_types.append(types)
     planes, step_types = jnp.stack(planes), jnp.stack(step_types)
+  # Each step's plane goes to its type's channel by a one-hot multiply-add (one
+  # fused elementwise pass writing the maps once; measured faster than the
+  # einsum over steps, which XLA's CPU runs as a small-contraction dot).
   onehot = (step_types[..., None] == jnp.arange(n_types)).astype(jnp.float32)
-  maps = jnp.einsum("snhw,snt->nhwt", planes, onehot)
+  maps = planes[0][..., None] * onehot[0][:, None, None, :]
+  for s in range(1, planes.shape[0]):
+    maps = maps + planes[s][..., None] * onehot[s][:, None, None, :]
   return x, maps
 
 
