@@ -84,42 +84,62 @@ _BISECTION_STEPS = 10  # 12 octaves / 2**10: about 0.07 dB
 _LOG2_STEP_RANGE = (0.0, 12.0)
 
 
-def _pair_even(s: jax.Array, n_odd: int) -> jax.Array:
+def _take(x: jax.Array, start: int, stop: int, axis: int) -> jax.Array:
+  """``x[start:stop]`` along ``axis`` (static bounds, negative ones from the end)."""
+  n = x.shape[axis]
+  return jax.lax.slice_in_dim(x, start + n if start < 0 else start,
+                              stop + n if stop < 0 else stop, axis=axis)
+
+
+def _pair_even(s: jax.Array, n_odd: int, axis: int) -> jax.Array:
   """``s[i] + s[i + 1]`` for each odd sample ``i``, with symmetric extension."""
-  if s.shape[0] == n_odd:
-    return s + jnp.concatenate([s[1:], s[-1:]], 0)
-  return s[:-1] + s[1:]
+  if s.shape[axis] == n_odd:
+    return s + jnp.concatenate([_take(s, 1, s.shape[axis], axis), _take(s, -1, s.shape[axis], axis)],
+                               axis)
+  return _take(s, 0, -1, axis) + _take(s, 1, s.shape[axis], axis)
 
 
-def _pair_odd(d: jax.Array, n_even: int) -> jax.Array:
+def _pair_odd(d: jax.Array, n_even: int, axis: int) -> jax.Array:
   """``d[i - 1] + d[i]`` for each even sample ``i``, with symmetric extension."""
-  tail = d[-1:] if n_even > d.shape[0] else d[:0]
-  ext = jnp.concatenate([d[:1], d, tail], 0)
-  return ext[:-1] + ext[1:]
+  nd = d.shape[axis]
+  parts = [_take(d, 0, 1, axis), d] + ([_take(d, nd - 1, nd, axis)] if n_even > nd else [])
+  ext = jnp.concatenate(parts, axis)
+  return _take(ext, 0, -1, axis) + _take(ext, 1, ext.shape[axis], axis)
 
 
-def _forward_1d(x: jax.Array) -> tuple[jax.Array, jax.Array]:
-  """One level of CDF 9/7 along axis 0: (low-pass, high-pass)."""
-  s, d = x[0::2], x[1::2]
-  ns, nd = s.shape[0], d.shape[0]
-  d = d + _ALPHA * _pair_even(s, nd)
-  s = s + _BETA * _pair_odd(d, ns)
-  d = d + _GAMMA * _pair_even(s, nd)
-  s = s + _DELTA * _pair_odd(d, ns)
+def _split(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
+  """Even and odd samples along ``axis`` by a reshape (no strided slices)."""
+  n = x.shape[axis]
+  if n % 2:  # pad to even length; the extra odd sample is dropped
+    x = jnp.concatenate([x, _take(x, n - 1, n, axis)], axis)
+  pairs = x.reshape(x.shape[:axis] + (x.shape[axis] // 2, 2) + x.shape[axis + 1:])
+  s, d = (jax.lax.index_in_dim(pairs, i, axis + 1, keepdims=False) for i in (0, 1))
+  return s, _take(d, 0, n // 2, axis)
+
+
+def _forward_1d(x: jax.Array, axis: int) -> tuple[jax.Array, jax.Array]:
+  """One level of CDF 9/7 along ``axis``: (low-pass, high-pass)."""
+  s, d = _split(x, axis)
+  ns, nd = s.shape[axis], d.shape[axis]
+  d = d + _ALPHA * _pair_even(s, nd, axis)
+  s = s + _BETA * _pair_odd(d, ns, axis)
+  d = d + _GAMMA * _pair_even(s, nd, axis)
+  s = s + _DELTA * _pair_odd(d, ns, axis)
   return s / _K, d * (_K / 2)
 
 
-def _inverse_1d(s: jax.Array, d: jax.Array) -> jax.Array:
-  """Inverse of :func:`_forward_1d`."""
-  ns, nd = s.shape[0], d.shape[0]
+def _inverse_1d(s: jax.Array, d: jax.Array, axis: int) -> jax.Array:
+  """Inverse of :func:`_forward_1d`: interleaves the samples back along ``axis``."""
+  ns, nd = s.shape[axis], d.shape[axis]
   s, d = s * _K, d * (2 / _K)
-  s = s - _DELTA * _pair_odd(d, ns)
-  d = d - _GAMMA * _pair_even(s, nd)
-  s = s - _BETA * _pair_odd(d, ns)
-  d = d - _ALPHA * _pair_even(s, nd)
+  s = s - _DELTA * _pair_odd(d, ns, axis)
+  d = d - _GAMMA * _pair_even(s, nd, axis)
+  s = s - _BETA * _pair_odd(d, ns, axis)
+  d = d - _ALPHA * _pair_even(s, nd, axis)
   if ns > nd:
-    d = jnp.concatenate([d, d[-1:]], 0)
-  return jnp.stack([s, d], 1).reshape((2 * ns,) + s.shape[1:])[:ns + nd]
+    d = jnp.concatenate([d, _take(d, nd - 1, nd, axis)], axis)
+  out = jnp.stack([s, d], axis + 1).reshape(s.shape[:axis] + (2 * ns,) + s.shape[axis + 1:])
+  return _take(out, 0, ns + nd, axis)
 
 
 def cdf97_forward(x: jax.typing.ArrayLike, levels: int) -> jax.Array:
@@ -127,6 +147,8 @@ def cdf97_forward(x: jax.typing.ArrayLike, levels: int) -> jax.Array:
 
   The low-low band of the coarsest level sits in the top-left corner; each level
   splits rows into ``ceil(n/2)`` low-pass and ``floor(n/2)`` high-pass samples.
+  Rows are lifted first (axis 0), then columns (axis 1) of the row-packed result,
+  each in place along its axis (no transposes).
 
   Example:
     >>> coeffs = cdf97_forward(jnp.ones((64, 64)), 3)  # constant -> only the DC band
@@ -134,11 +156,12 @@ def cdf97_forward(x: jax.typing.ArrayLike, levels: int) -> jax.Array:
   x = jnp.asarray(x, jnp.float32)
   if levels == 0:
     return x
-  lo, hi = _forward_1d(x)
-  ll, lh = (jnp.swapaxes(b, 0, 1) for b in _forward_1d(jnp.swapaxes(lo, 0, 1)))
-  hl, hh = (jnp.swapaxes(b, 0, 1) for b in _forward_1d(jnp.swapaxes(hi, 0, 1)))
-  top = jnp.concatenate([cdf97_forward(ll, levels - 1), lh], 1)
-  return jnp.concatenate([top, jnp.concatenate([hl, hh], 1)], 0)
+  h, w = x.shape[:2]
+  h2, w2 = (h + 1) // 2, (w + 1) // 2
+  rows = jnp.concatenate(_forward_1d(x, 0), 0)
+  packed = jnp.concatenate(_forward_1d(rows, 1), 1)
+  inner = cdf97_forward(packed[:h2, :w2], levels - 1)
+  return packed.at[:h2, :w2].set(inner) if levels > 1 else packed
 
 
 def cdf97_inverse(c: jax.typing.ArrayLike, levels: int) -> jax.Array:
@@ -148,11 +171,10 @@ def cdf97_inverse(c: jax.typing.ArrayLike, levels: int) -> jax.Array:
     return c
   h, w = c.shape[:2]
   h2, w2 = (h + 1) // 2, (w + 1) // 2
-  ll = cdf97_inverse(c[:h2, :w2], levels - 1)
-  lo = jnp.swapaxes(_inverse_1d(jnp.swapaxes(ll, 0, 1), jnp.swapaxes(c[:h2, w2:], 0, 1)), 0, 1)
-  hi = jnp.swapaxes(_inverse_1d(jnp.swapaxes(c[h2:, :w2], 0, 1),
-                                jnp.swapaxes(c[h2:, w2:], 0, 1)), 0, 1)
-  return _inverse_1d(lo, hi)
+  if levels > 1:
+    c = c.at[:h2, :w2].set(cdf97_inverse(c[:h2, :w2], levels - 1))
+  rows = _inverse_1d(c[:, :w2], c[:, w2:], 1)
+  return _inverse_1d(rows[:h2], rows[h2:], 0)
 
 
 def _band_norms(h: int, w: int, levels: int) -> np.ndarray:
@@ -188,8 +210,9 @@ def estimated_bits(magnitude: jax.Array, log2_step: jax.Array) -> jax.Array:
   pad = jnp.pad(sig, ((1, 1), (1, 1), (0, 0)))
   near = pad[:-2, 1:-1] | pad[2:, 1:-1] | pad[1:-1, :-2] | pad[1:-1, 2:]
   a, b, c, _ = RATE_MODEL
-  return (a * jnp.sum(jnp.log2(jnp.maximum(q, 1.0))) + b * jnp.sum(sig)
-          + c * jnp.sum(near & ~sig))
+  # One fused reduction (three separate sums would each recompute q and the neighbours).
+  cost = jnp.where(sig, a * jnp.log2(jnp.maximum(q, 1.0)) + b, jnp.where(near, c, 0.0))
+  return jnp.sum(cost)
 
 
 def jpeg2000_compress_decompress(image: jax.typing.ArrayLike, ratio: jax.typing.ArrayLike, *,
