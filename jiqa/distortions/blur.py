@@ -39,21 +39,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jiqa.distortions.spec import DistortionSpec, kadid_param
+from jiqa.distortions.spec import DistortionSpec, check_image, kadid_param
 
 GAUSSIAN_SIGMAS = (0.1, 0.5, 1.0, 2.0, 5.0)
 LENS_RADII = (1.0, 2.0, 4.0, 6.0, 8.0)
 MOTION_LENGTHS = (1.0, 2.0, 4.0, 6.0, 10.0)
-
-
-def check_image(image: jax.typing.ArrayLike, name: str = "image") -> jax.Array:
-  """Returns ``image`` as a float array after checking it is ``(H, W, 3)``."""
-  image = jnp.asarray(image)
-  if image.ndim != 3 or image.shape[-1] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
-    raise ValueError(f"{name}: expected one RGB image of shape (H, W, 3); got {image.shape}.")
-  if not jnp.issubdtype(image.dtype, jnp.floating):
-    raise ValueError(f"{name}: expected a float image in [0, 1]; got dtype {image.dtype}.")
-  return image
 
 
 def gaussian_radius(sigma: float) -> int:

@@ -59,7 +59,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jiqa.distortions import colorspace
-from jiqa.distortions.spec import DistortionSpec, kadid_param
+from jiqa.distortions.counter_random import uniform_bits
+from jiqa.distortions.spec import DistortionSpec, check_image, kadid_param
 
 WHITE_NOISE_VARIANCES = (0.001, 0.002, 0.003, 0.005, 0.01)
 WHITE_NOISE_COLOR_VARIANCES = (0.0001, 0.0005, 0.001, 0.002, 0.003)
@@ -71,39 +72,11 @@ _YCC_TO_RGB_LINEAR = np.round(np.asarray(
     colorspace.ycbcr_to_rgb(jnp.eye(3)) - colorspace.ycbcr_to_rgb(jnp.zeros(3))), 6)
 
 
-def _check_image(image: jax.typing.ArrayLike) -> jax.Array:
-  image = jnp.asarray(image)
-  if image.ndim != 3 or image.shape[-1] != 3:
-    raise ValueError(f"image: expected shape (H, W, 3); got {image.shape}.")
-  if not jnp.issubdtype(image.dtype, jnp.floating):
-    raise ValueError(f"image: expected a float array in [0, 1]; got dtype {image.dtype}.")
-  return image
-
-
 def _param(level, params):
   return kadid_param(level, params, 0.0)
 
 
-def _lowbias32(x: jax.Array) -> jax.Array:
-  """C. Wellons' ``lowbias32`` integer hash (full avalanche, 2 multiplies)."""
-  x = x ^ (x >> 16)
-  x = x * jnp.uint32(0x7FEB352D)
-  x = x ^ (x >> 15)
-  x = x * jnp.uint32(0x846CA68B)
-  return x ^ (x >> 16)
-
-
-def _bits(key: jax.Array, size: int) -> jax.Array:
-  """``size`` uniform uint32 words, counter-based and far cheaper than threefry.
-
-  Two words of ``jax.random.bits(key)`` (threefry) seed ``lowbias32`` applied
-  twice to the element index. ``jax.random.bits`` of the full size cost
-  ~30 ns per word on the 2-core CPU (most of the time of the noise ops); the
-  hash costs a few multiplies. Hand-written: no JAX PRNG is cheap under ``vmap``
-  on CPU (``rbg`` measured slower than threefry there).
-  """
-  seed = jax.random.bits(key, (2,), jnp.uint32)
-  return _lowbias32(_lowbias32(jax.lax.iota(jnp.uint32, size) ^ seed[0]) + seed[1])
+_bits = uniform_bits  # counter-hash words: see jiqa.distortions.counter_random
 
 
 def _normal(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
@@ -130,7 +103,7 @@ def white_noise(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> white_noise(jax.random.key(0), jnp.full((8, 8, 3), 0.5), 1.0).std()  # ~0.1
   """
-  image = _check_image(image)
+  image = check_image(image)
   var = _param(level, WHITE_NOISE_VARIANCES)
   noise = _normal(key, image.shape, image.dtype)
   return jnp.clip(image + jnp.sqrt(var).astype(image.dtype) * noise, 0.0, 1.0)
@@ -149,7 +122,7 @@ def white_noise_color(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = white_noise_color(jax.random.key(0), image, 0.2)   # variance 1e-4
   """
-  image = _check_image(image)
+  image = check_image(image)
   var = _param(level, WHITE_NOISE_COLOR_VARIANCES)
   height, width, _ = image.shape
   noise = _normal(key, (3, height, width), image.dtype) * jnp.sqrt(var).astype(image.dtype)
@@ -174,7 +147,7 @@ def impulse_noise(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = impulse_noise(jax.random.key(0), image, 1.0)   # 3 % of elements
   """
-  image = _check_image(image)
+  image = check_image(image)
   density = _param(level, IMPULSE_DENSITIES)
   bits = _bits(key, image.size).reshape(image.shape)
   u = (bits >> 8).astype(jnp.float32) * (1.0 / 2**24)   # uniform in [0, 1)
@@ -189,7 +162,7 @@ def multiplicative_noise(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = multiplicative_noise(jax.random.key(0), image, 0.4)  # variance 0.005
   """
-  image = _check_image(image)
+  image = check_image(image)
   var = _param(level, MULTIPLICATIVE_VARIANCES)
   noise = _normal(key, image.shape, image.dtype)
   return jnp.clip(image + image * jnp.sqrt(var).astype(image.dtype) * noise, 0.0, 1.0)
@@ -277,7 +250,7 @@ def denoise(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Array
   Example:
     >>> out = denoise(jax.random.key(0), image, 0.8)   # sigma 0.1
   """
-  image = _check_image(image)
+  image = check_image(image)
   sigma = _param(level, DENOISE_SIGMAS).astype(image.dtype)
   # jax.random.normal (not _normal): the tests rebuild this exact noisy image.
   noise = jax.random.normal(key, image.shape, image.dtype)

@@ -64,22 +64,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions.spec import KADID_LEVELS, DistortionSpec, kadid_param
+from jiqa.distortions.counter_random import uniform_bits
+from jiqa.distortions.spec import KADID_LEVELS, DistortionSpec, check_image, kadid_param
 
 JITTER_AMOUNTS = (0.05, 0.1, 0.2, 0.5, 1.0)
 PATCH_COUNTS = (20, 40, 60, 80, 100)
 PIXELATE_STRENGTHS = (0.01, 0.05, 0.1, 0.2, 0.5)
 QUANTIZATION_LEVELS = (20, 16, 13, 10, 7)
 COLOR_BLOCK_COUNTS = (2, 4, 6, 8, 10)
-
-
-def _check_image(image: jax.typing.ArrayLike) -> jax.Array:
-  image = jnp.asarray(image)
-  if image.ndim != 3 or image.shape[-1] != 3:
-    raise ValueError(f"image: expected shape (H, W, 3); got {image.shape}.")
-  if not jnp.issubdtype(image.dtype, jnp.floating):
-    raise ValueError(f"image: expected a float array in [0, 1]; got dtype {image.dtype}.")
-  return image
 
 
 def _bilinear(image: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
@@ -100,15 +92,6 @@ def _bilinear(image: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
   return top * (1 - fr) + bottom * fr
 
 
-def _lowbias32(x: jax.Array) -> jax.Array:
-  """C. Wellons' ``lowbias32`` integer hash (full avalanche, 2 multiplies)."""
-  x = x ^ (x >> 16)
-  x = x * jnp.uint32(0x7FEB352D)
-  x = x ^ (x >> 15)
-  x = x * jnp.uint32(0x846CA68B)
-  return x ^ (x >> 16)
-
-
 def _cheap_normal(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
   """Approximately standard-normal samples, ~50x cheaper than ``jax.random.normal``.
 
@@ -119,11 +102,10 @@ def _cheap_normal(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
   jitter's 10 displacement planes, where ``jax.random.normal`` (its ``erfinv``)
   cost more than the warp itself.
   """
-  seed = jax.random.bits(key, (2,), jnp.uint32)
   size = 1
   for n in shape:
     size *= n
-  words = _lowbias32(_lowbias32(jax.lax.iota(jnp.uint32, size) ^ seed[0]) + seed[1])
+  words = uniform_bits(key, size)
   total = ((words & 255) + ((words >> 8) & 255) + ((words >> 16) & 255) + (words >> 24))
   scale = (4 * (256**2 - 1) / 12) ** -0.5
   return ((total.astype(jnp.float32) - 510.0) * scale).reshape(shape)
@@ -136,7 +118,7 @@ def jitter(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayL
   Example:
     >>> out = jitter(jax.random.key(0), image, 1.0)   # a = 1 px, 5 passes
   """
-  image = _check_image(image)
+  image = check_image(image)
   height, width, _ = image.shape
   amount = kadid_param(level, JITTER_AMOUNTS, 0.0).astype(image.dtype)
   shifts = _cheap_normal(key, (passes, 2, height, width)).astype(image.dtype) * amount
@@ -161,7 +143,7 @@ def non_eccentricity_patch(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = non_eccentricity_patch(jax.random.key(0), image, 0.6)  # 60 patches
   """
-  image = _check_image(image)
+  image = check_image(image)
   height, width, chans = image.shape
   ph, pw = min(patch, height), min(patch, width)
   count = kadid_param(level, PATCH_COUNTS, 0.0)
@@ -212,7 +194,7 @@ def pixelate(key: jax.Array, image: jax.typing.ArrayLike,
     >>> out = pixelate(jax.random.key(0), image, 0.8)   # s = 0.2
   """
   del key
-  image = _check_image(image)
+  image = check_image(image)
   height, width, _ = image.shape
   z = pixelate_factor(level)
   small_h = jnp.clip(jnp.floor(height * z), 1, height).astype(jnp.int32)
@@ -230,7 +212,7 @@ def quantization(key: jax.Array, image: jax.typing.ArrayLike,
     >>> out = quantization(jax.random.key(0), image, 1.0)   # 7 levels
   """
   del key
-  image = _check_image(image)
+  image = check_image(image)
   level = jnp.clip(jnp.asarray(level, jnp.float32), 0.0, 1.0)
   # N bins; below level 0.2 the bin width 1/N goes linearly from 0 to 1/20.
   low = jnp.maximum(level, 1e-6) / KADID_LEVELS[0]
@@ -250,7 +232,7 @@ def color_block(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   Example:
     >>> out = color_block(jax.random.key(0), image, 1.0)   # 10 blocks
   """
-  image = _check_image(image)
+  image = check_image(image)
   height, width, _ = image.shape
   bh, bw = min(block, height), min(block, width)
   alpha = _opacities(kadid_param(level, COLOR_BLOCK_COUNTS, 0.0), max_blocks)

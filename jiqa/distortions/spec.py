@@ -88,6 +88,23 @@ class DistortionSpec:
     return self.direction == 0
 
 
+def check_image(image: jax.typing.ArrayLike, name: str = "image") -> jax.Array:
+  """Returns ``image`` as an array after checking it is one float ``(H, W, 3)`` image.
+
+  Every op calls this first (shapes are static, so it costs nothing under jit).
+
+  Example:
+    >>> check_image(jnp.zeros((4, 4, 3))).shape
+    (4, 4, 3)
+  """
+  image = jnp.asarray(image)
+  if image.ndim != 3 or image.shape[-1] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
+    raise ValueError(f"{name}: expected one RGB image of shape (H, W, 3); got {image.shape}.")
+  if not jnp.issubdtype(image.dtype, jnp.floating):
+    raise ValueError(f"{name}: expected a float image in [0, 1]; got dtype {image.dtype}.")
+  return image
+
+
 def kadid_param(level: jax.typing.ArrayLike, params: Sequence[float],
                 identity: float | None) -> jax.Array:
   """Piecewise-linear parameter at ``level``: KADID's L1..L5 at 0.2..1.0.
