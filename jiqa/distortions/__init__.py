@@ -26,7 +26,7 @@ from jiqa.distortions.compose import (
 from jiqa.distortions.masks import MASK_KINDS
 from jiqa.distortions.spec import AXES, GROUPS, KADID_LEVELS, DistortionSpec, blend_from_identity, kadid_param
 from jiqa.distortions.table import apply, directions, get, groups, index, names, signed_types, specs
-from jiqa.distortions.tiers import Tier, make_tier, make_tiers, tier_factors
+from jiqa.distortions.tiers import TIER_MODES, Tier, make_tier, make_tiers, map_severity, tier_factors
 from jiqa.distortions.triplets import (
     Triplet,
     apply_compositions,
@@ -37,10 +37,11 @@ from jiqa.distortions.triplets import (
 )
 
 __all__ = [
-    "AXES", "GROUPS", "KADID_LEVELS", "MASK_KINDS",
+    "AXES", "GROUPS", "KADID_LEVELS", "MASK_KINDS", "TIER_MODES",
     "Composition", "DistortionSpec", "EngineConfig", "Tier", "Triplet",
     "apply", "apply_compositions", "apply_shared", "as_engine_config", "blend_from_identity",
     "capacities", "colorspace", "default_config", "directions", "get", "groups", "index",
-    "kadid_param", "make_tier", "make_tiers", "make_triplet", "make_triplets", "masks", "names",
+    "kadid_param", "make_tier", "make_tiers", "make_triplet", "make_triplets", "map_severity",
+    "masks", "names",
     "sample_compositions", "signed_types", "specs", "swap", "tier_factors",
 ]
