@@ -78,8 +78,12 @@ def smooth_mask(key: jax.Array, height: int, width: int, *, cells: int = 4) -> j
   """
   k_field, k_off, k_gain = jax.random.split(key, 3)
   coarse = jax.random.normal(k_field, (cells + 1, cells + 1), jnp.float32)
-  field = jnp.asarray(_interp_matrix(height, cells + 1)) @ coarse @ jnp.asarray(
-      _interp_matrix(width, cells + 1)).T
+  # rows @ coarse @ cols.T as sums of outer products: XLA's CPU dot is slow for
+  # contractions of cells + 1 = 5 under vmap; these are fused multiply-adds.
+  rows = _interp_matrix(height, cells + 1)
+  cols = jnp.asarray(_interp_matrix(width, cells + 1))
+  left = sum(jnp.asarray(rows[:, i:i + 1]) * coarse[i][None, :] for i in range(cells + 1))
+  field = sum(left[:, j:j + 1] * cols[None, :, j] for j in range(cells + 1))
   offset = jax.random.uniform(k_off, (), jnp.float32, -0.8, 0.8)
   gain = jax.random.uniform(k_gain, (), jnp.float32, 1.0, 3.0)
   return jnp.clip(0.5 + gain * (field - offset), 0.0, 1.0)
@@ -97,10 +101,15 @@ def blobs_mask(key: jax.Array, height: int, width: int, *, num_blobs: int = 3) -
   sigmas = jax.random.uniform(k_s, (num_blobs, 2), jnp.float32, 0.06, 0.3)
   peaks = jax.random.uniform(k_a, (num_blobs,), jnp.float32, 0.5, 1.0)
   ys, xs = _grid(height, width)
-  gy = jnp.exp(-0.5 * ((ys[None, :] - centres[:, :1]) / sigmas[:, :1]) ** 2)  # (K, H)
-  gx = jnp.exp(-0.5 * ((xs[None, :] - centres[:, 1:]) / sigmas[:, 1:]) ** 2)  # (K, W)
-  blobs = peaks[:, None, None] * gy[:, :, None] * gx[:, None, :]
-  return jnp.clip(jnp.max(blobs, axis=0), 0.0, 1.0)
+  # max_k peak_k exp(qy_k + qx_k) = exp(max_k (qy_k + qx_k + log peak_k)): one exp
+  # per pixel instead of one per blob and axis (XLA fuses the separable exps into
+  # the per-pixel loop; measured ~5x faster at 512x384, same values to ~1e-7).
+  qy = -0.5 * ((ys[None, :] - centres[:, :1]) / sigmas[:, :1]) ** 2 + jnp.log(peaks)[:, None]
+  qx = -0.5 * ((xs[None, :] - centres[:, 1:]) / sigmas[:, 1:]) ** 2         # (K, W)
+  top = qy[0][:, None] + qx[0][None, :]
+  for k in range(1, num_blobs):  # elementwise maxima (a reduce over a leading axis is slower)
+    top = jnp.maximum(top, qy[k][:, None] + qx[k][None, :])
+  return jnp.clip(jnp.exp(top), 0.0, 1.0)
 
 
 def rectangle_mask(key: jax.Array, height: int, width: int, *,
@@ -152,7 +161,8 @@ def mask(key: jax.Array, kind: jax.typing.ArrayLike, height: int, width: int) ->
   """The mask of kind index ``kind`` (into :data:`MASK_KINDS`); ``kind`` may be traced.
 
   All kinds are cheap, so a traced ``kind`` computes all five and selects one
-  (this is also what ``lax.switch`` would do under ``vmap``).
+  (this is also what ``lax.switch`` would do under ``vmap``); a traced index
+  outside ``[0, 4]`` is clipped to it.
 
   Args:
     key: PRNG key.
@@ -170,8 +180,13 @@ def mask(key: jax.Array, kind: jax.typing.ArrayLike, height: int, width: int) ->
     if not 0 <= int(kind) < len(MASK_KINDS):
       raise ValueError(f"kind: expected an index into {MASK_KINDS}; got {kind}.")
     return _KIND_FNS[int(kind)](key, height, width)
-  all_masks = jnp.stack([f(key, height, width) for f in _KIND_FNS])
-  return all_masks[jnp.clip(jnp.asarray(kind, jnp.int32), 0, len(MASK_KINDS) - 1)]
+  kind = jnp.asarray(kind, jnp.int32)
+  out = _KIND_FNS[0](key, height, width)
+  for i in range(1, len(MASK_KINDS)):
+    # Selects, not a stack indexed by ``kind``: a traced index into the stack is
+    # a gather that XLA fuses into the pixel loop, which then is not vectorised.
+    out = jnp.where(kind >= i, _KIND_FNS[i](key, height, width), out)
+  return out
 
 
 def kind_index(name: str) -> int:
