@@ -26,7 +26,7 @@ import jax.numpy as jnp
 
 from jiqa.distortions.blur import check_image
 from jiqa.distortions.color import lab_planes, rgb_planes
-from jiqa.distortions.spec import DistortionSpec, kadid_param
+from jiqa.distortions.spec import DistortionSpec, interp, kadid_param
 
 BRIGHTEN_AMOUNTS = (0.1, 0.2, 0.4, 0.7, 1.1)
 DARKEN_AMOUNTS = (0.05, 0.1, 0.2, 0.4, 0.8)
@@ -97,8 +97,7 @@ def mean_shift_amount(level: jax.typing.ArrayLike) -> jax.Array:
     -0.08
   """
   level = jnp.clip(jnp.asarray(level, jnp.float32), -1.0, 1.0)
-  mag = jnp.interp(jnp.abs(level), jnp.array([0.0, 0.5, 1.0]),
-                   jnp.array([0.0, MEAN_SHIFTS[1], MEAN_SHIFTS[0]]))
+  mag = interp((0.0, 0.5, 1.0), (0.0, MEAN_SHIFTS[1], MEAN_SHIFTS[0]), jnp.abs(level))
   return jnp.sign(level) * mag
 
 

@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 GROUPS = ("blur", "color", "compression", "noise", "brightness", "spatial",
           "sharpness_contrast")
@@ -128,9 +129,38 @@ def kadid_param(level: jax.typing.ArrayLike, params: Sequence[float],
   if len(params) != 5:
     raise ValueError(f"params: expected the five KADID values; got {len(params)}.")
   first = params[0] if identity is None else identity
-  xs = jnp.asarray((0.0,) + KADID_LEVELS, jnp.float32)
-  ys = jnp.asarray((first,) + tuple(params), jnp.float32)
-  return jnp.interp(jnp.clip(jnp.asarray(level, jnp.float32), 0.0, 1.0), xs, ys)
+  return interp((0.0,) + KADID_LEVELS, (first,) + tuple(params),
+                jnp.clip(jnp.asarray(level, jnp.float32), 0.0, 1.0))
+
+
+def interp(xp: Sequence[float], fp: Sequence[float], x: jax.typing.ArrayLike) -> jax.Array:
+  """``jnp.interp(x, xp, fp)`` for short static tables, without gathers.
+
+  ``jnp.interp`` indexes the tables with a traced position (a gather); on XLA's
+  CPU backend an unbatched scalar gather is fused into every pixel loop that
+  uses the parameter and stops it from being vectorised (measured: ``brighten``
+  on one 512x384 image 9x slower than per image in a batch of 4; the batched
+  engine runs many ops on sub-batches of one). Here the segment is chosen by
+  selects between constants, with ``jnp.interp``'s formula and constant
+  extrapolation outside ``xp``; values agree with ``jnp.interp`` to 1 ulp (XLA
+  turns the division by a constant ``dx`` into a multiplication) and exactly at
+  the nodes ``xp``.
+
+  Example:
+    >>> float(interp((0.0, 1.0), (2.0, 4.0), 0.25))
+    2.5
+  """
+  xp = np.asarray(xp, np.float32)
+  fp = np.asarray(fp, np.float32)
+  x = jnp.asarray(x, jnp.float32)
+  f = jnp.full(x.shape, fp[0], jnp.float32)
+  for i in range(1, len(xp)):
+    # Segment i (xp[i-1] <= x < xp[i]; the last one also takes x == xp[-1]),
+    # as jnp.interp: i = clip(searchsorted(xp, x, side="right"), 1, n - 1).
+    seg = fp[i - 1] + ((x - xp[i - 1]) / (xp[i] - xp[i - 1])) * (fp[i] - fp[i - 1])
+    f = jnp.where(x >= xp[i - 1], seg, f)
+  f = jnp.where(x < xp[0], fp[0], f)
+  return jnp.where(x > xp[-1], fp[-1], f)
 
 
 def blend_from_identity(image: jax.Array, distorted: jax.Array,
