@@ -9,11 +9,12 @@ borders, so it is not used).
 
 Hand-written here (no maintained JAX library has them):
 
-* :func:`gaussian_filter`: a separable Gaussian with replicate borders, applied as
-  two dense matrix products with banded "blur matrices" whose first and last
-  columns hold the weight that replication folds onto the border pixels. Matrix
-  products cost the same for every sigma (one BLAS call per axis), so a
-  ``sigma = 20`` filter costs what a ``sigma = 1`` one does. The kernel support
+* :func:`gaussian_filter`: a separable Gaussian with replicate borders. Up to a
+  half-width of 16 taps it sums shifted copies of the edge-padded image (one
+  fused pass per axis); wider kernels (colour diffusion's) use two dense matrix
+  products with banded "blur matrices" whose first and last columns hold the
+  weight that replication folds onto the border pixels, which cost the same for
+  every sigma. Both give the same values to float rounding (~3e-7). The kernel support
   is MATLAB's ``2 * ceil(2 sigma) + 1`` taps, written as a linear taper
   ``clip(2 sigma + 1 - |x|, 0, 1)`` so that the weights are continuous in sigma
   and equal MATLAB's at every sigma where ``2 sigma`` is an integer (all KADID
@@ -87,13 +88,18 @@ def blur_matrix(sigma: jax.typing.ArrayLike, n: int, radius: int) -> jax.Array:
 
 
 def gaussian_filter(x: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike, *,
-                    radius: int) -> jax.Array:
+                    radius: int, direct: bool | None = None) -> jax.Array:
   """Separable Gaussian blur of ``x`` ``(H, W, C)`` with replicate borders.
 
   Args:
     x: ``(H, W, C)`` array.
     sigma: traced standard deviation in pixels (0 is the identity).
     radius: static half-width of the support, at least ``ceil(2 * max sigma)``.
+    direct: static; ``True`` sums ``2 radius + 1`` shifted copies per axis,
+      ``False`` uses the banded matrix products, ``None`` (default) sums when
+      ``radius <= DIRECT_MAX_RADIUS``. The sums are fused into the consumer by
+      XLA, so pass ``False`` when the result feeds costly per-channel work
+      (``high_sharpen``'s CIELAB round trip ran 5-9x slower with the sums).
 
   Returns:
     The blurred ``(H, W, C)`` array (as ``imgaussfilt(x, sigma)`` in MATLAB).
@@ -102,10 +108,35 @@ def gaussian_filter(x: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike, *,
     >>> gaussian_filter(jnp.ones((8, 8, 1)), 2.0, radius=4)  # constant stays 1
   """
   x = jnp.asarray(x)
+  if radius <= DIRECT_MAX_RADIUS if direct is None else direct:
+    sigma = jnp.asarray(sigma, jnp.float32)
+    taps = _gauss_weight(jnp.arange(-radius, radius + 1, dtype=jnp.float32), sigma)
+    taps = (taps / jnp.sum(taps)).astype(x.dtype)
+    return _taps_along(_taps_along(x, taps, 0), taps, 1)
   kh = blur_matrix(sigma, x.shape[0], radius)
   kw = kh if x.shape[1] == x.shape[0] else blur_matrix(sigma, x.shape[1], radius)
   y = jnp.einsum("ij,jwc->iwc", kh, x)
   return jnp.einsum("vw,iwc->ivc", kw, y)
+
+
+# Up to this radius gaussian_filter sums shifted copies (2 r + 1 multiply-adds per
+# pixel and axis, fused passes); beyond it, the banded matrix products, whose cost
+# does not grow with r. Measured side by side at 512x384 (shared 2-core CPU):
+# gaussian_blur (r = 10) 1.6x and color_shift's edge mask (r = 8) 1.3-1.9x faster.
+DIRECT_MAX_RADIUS = 16
+
+
+def _taps_along(x: jax.Array, taps: jax.Array, axis: int) -> jax.Array:
+  """Correlation of ``x`` with ``taps`` (``2 r + 1``) along ``axis``, replicate borders."""
+  r = (taps.shape[0] - 1) // 2
+  n = x.shape[axis]
+  pad = [(0, 0)] * x.ndim
+  pad[axis] = (r, r)
+  p = jnp.pad(x, pad, mode="edge")
+  out = taps[0] * jax.lax.slice_in_dim(p, 0, n, axis=axis)
+  for k in range(1, 2 * r + 1):
+    out = out + taps[k] * jax.lax.slice_in_dim(p, k, k + n, axis=axis)
+  return out
 
 
 def _fft_size(n: int) -> int:

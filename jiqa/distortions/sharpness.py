@@ -125,7 +125,8 @@ def high_sharpen(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.
   image = check_image(image)
   amount = kadid_param(level, SHARPEN_AMOUNTS, 0.0)
   lab = lab_planes(image)
-  blurred = gaussian_filter(lab[0][..., None], sigma, radius=gaussian_radius(sigma))[..., 0]
+  blurred = gaussian_filter(lab[0][..., None], sigma, radius=gaussian_radius(sigma),
+                            direct=False)[..., 0]
   light = jnp.clip(lab[0] + amount * (lab[0] - blurred), 0.0, 100.0)
   light = jnp.where(amount > 0, light, lab[0])
   return lab_change(image, lab, (light, lab[1], lab[2]))
