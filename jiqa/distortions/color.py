@@ -217,7 +217,6 @@ def _kmeans_quantize(key: jax.Array, image: jax.Array, n: jax.Array, *, max_colo
       jax.random.randint(key, (max_colors,), 0, p))
   centers = pts[init]
   active = jnp.arange(max_colors) < n
-  ids = jnp.arange(max_colors, dtype=jnp.float32)
 
   def assign(x, c):
     """Index of the nearest active centre. XLA's CPU argmin over a short minor axis
@@ -228,7 +227,10 @@ def _kmeans_quantize(key: jax.Array, image: jax.Array, n: jax.Array, *, max_colo
     c = jnp.where(active[:, None], c, 0.0)
     cc = jnp.where(active, jnp.sum(c * c, -1), 2.0 ** 23)
     d = cc[None] - 2 * sum(x[:, None, i] * c[None, :, i] for i in range(3))
-    packed = jnp.min(jnp.round(d * (1 / 64)) * max_colors + ids[None], axis=-1)
+    # The centre index from an iota (fused); adding the constant ``ids`` row made
+    # XLA materialise its (pixels, 64) broadcast (200 MB per 512x384 image and palette).
+    ids = jax.lax.broadcasted_iota(jnp.float32, d.shape, 1)
+    packed = jnp.min(jnp.round(d * (1 / 64)) * max_colors + ids, axis=-1)
     return (packed - max_colors * jnp.floor(packed / max_colors)).astype(jnp.int32)
 
   def lloyd(c, _):
