@@ -67,34 +67,39 @@ def check_images(images: jax.typing.ArrayLike, ndim: int, name: str = "image") -
   return arr.astype(jnp.float32)
 
 
-def _step(x, types, levels, op_keys, mask_keys, mask_kinds, row):
-  """One composition step on the batch ``x`` with static per-type capacities ``row``."""
-  n, h, w, _ = x.shape
+def _step(x, m, types, levels, op_keys, row):
+  """One composition step on the batch ``x`` with static per-type capacities ``row``.
+
+  ``m`` holds each image's mask of this step, ``(N, H, W)``. Returns the new
+  batch and whether each image took part (``types >= 0`` within capacity).
+  """
+  n = x.shape[0]
   specs = table.specs()
-  sign = _map_sign()
   used = [(t, cap) for t, cap in enumerate(row) if cap > 0]
   src = jnp.concatenate([jnp.nonzero(types == t, size=cap, fill_value=n)[0]
                          for t, cap in used])                      # (P,) image of each slot
   slots = src.shape[0]
   safe = jnp.minimum(src, n - 1)
-  sub, level = x[safe], levels[safe]
-  m = jax.vmap(masks.mask, in_axes=(0, 0, None, None))(mask_keys[safe], mask_kinds[safe], h, w)
-  keys = op_keys[safe]
-  outs, values, off = [], [], 0
+  sub, level, keys = x[safe], levels[safe], op_keys[safe]
+  outs, off = [], 0
   for t, cap in used:
     sl = slice(off, off + cap)
     outs.append(jax.vmap(specs[t].fn)(keys[sl], sub[sl], level[sl]))
-    values.append(np.full((cap,), sign[t], np.float32))
     off += cap
-  out = sub + m[..., None] * (jnp.concatenate(outs) - sub)
-  plane = (jnp.asarray(np.concatenate(values)) * level)[:, None, None] * m
-  # Slot of each image (== slots: none): a small integer scatter, then gathers.
+  out = jnp.concatenate(outs)
+  # Slot of each image (== slots: none): a small integer scatter, then one gather
+  # fused with the blend, which is done per image with its own mask (so no
+  # padded (P, H, W, 3) blend and no per-slot masks or planes are materialised).
   slot = jnp.full((n,), slots, jnp.int32).at[src].set(jnp.arange(slots, dtype=jnp.int32),
                                                       mode="drop")
   hit = slot < slots
   slot = jnp.minimum(slot, slots - 1)
-  x = jnp.where(hit[:, None, None, None], out[slot], x)
-  return x, jnp.where(hit[:, None, None], plane[slot], 0.0), jnp.where(hit, types, -1)
+  weight = jnp.where(hit[:, None, None], m, 0.0)[..., None]
+  return x + weight * (out[slot] - x), hit
+
+
+def _masks(mask_keys, mask_kinds, h, w):
+  return jax.vmap(masks.mask, in_axes=(0, 0, None, None))(mask_keys, mask_kinds, h, w)
 
 
 def apply_compositions(images: jax.Array, comp: compose.Composition, *,
@@ -105,8 +110,9 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
   At each step the images are gathered once into a padded layout where the
   images of type ``t`` occupy ``caps[step][t]`` consecutive slots, each op runs
   (vmapped) on its slice, and one gather brings the results back to image
-  order (scatters are slow on CPU; gathers are not). The maps are assembled at
-  the end from the per-step ``level * mask`` planes by one-hot multiply-adds.
+  order (scatters are slow on CPU; gathers are not), blended there under each
+  image's own mask. The maps are written once at the end, from each step's
+  ``sign * level`` and mask, by one-hot multiply-adds.
 
   Args:
     images: float32 ``(N, H, W, 3)``.
@@ -117,8 +123,9 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
       capacities (fastest to run; each op is compiled once per step);
       ``True``: a ``lax.scan`` over the steps with the largest capacities of any
       step, so each op is compiled once, with work wasted on the later, emptier
-      steps (measured on the shared 2-core CPU at 256x256, batch 64: compile
-      199 s vs 287 s, 11 vs 22 triplets/s, both while other jobs ran).
+      steps, and the ops run inside a loop, where XLA:CPU optimises them less
+      (measured 512x384, batch 32, shared 2-core CPU: about 2x slower to run,
+      about 2x faster to compile).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
@@ -132,31 +139,40 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
   rows = [r for r in caps if any(r)]
   if not rows:
     return images, jnp.zeros((n, h, w, n_types), jnp.float32)
+  sign = jnp.asarray(_map_sign())
   fields = (comp.types, comp.levels, comp.op_keys, comp.mask_keys, comp.mask_kinds)
   if scan_steps:
     row = tuple(max(c) for c in zip(*rows))
 
     def body(x, xs):
-      x, plane, types = _step(x, *xs, row)
-      return x, (plane, types)
+      types, levels, op_keys, mask_keys, mask_kinds = xs
+      m = _masks(mask_keys, mask_kinds, h, w)
+      x, hit = _step(x, m, types, levels, op_keys, row)
+      return x, (m, jnp.where(hit, types, -1))
 
     steps = tuple(jnp.moveaxis(f[:, :len(caps)], 1, 0) for f in fields)
-    x, (planes, step_types) = jax.lax.scan(body, images, steps)
+    x, (step_masks, step_types) = jax.lax.scan(body, images, steps)
+    step_levels = jnp.moveaxis(comp.levels[:, :len(caps)], 1, 0)
   else:
-    x, planes, step_types = images, [], []
+    x, step_masks, step_types, step_levels = images, [], [], []
     for s, row in enumerate(caps):
       if any(row):
-        x, plane, types = _step(x, *(f[:, s] for f in fields), row)
-        planes.append(plane)
-        step_types.append(types)
-    planes, step_types = jnp.stack(planes), jnp.stack(step_types)
-  # Each step's plane goes to its type's channel by a one-hot multiply-add (one
-  # fused elementwise pass writing the maps once; measured faster than the
-  # einsum over steps, which XLA's CPU runs as a small-contraction dot).
-  onehot = (step_types[..., None] == jnp.arange(n_types)).astype(jnp.float32)
-  maps = planes[0][..., None] * onehot[0][:, None, None, :]
-  for s in range(1, planes.shape[0]):
-    maps = maps + planes[s][..., None] * onehot[s][:, None, None, :]
+        types, levels, op_keys, mask_keys, mask_kinds = (f[:, s] for f in fields)
+        m = _masks(mask_keys, mask_kinds, h, w)
+        x, hit = _step(x, m, types, levels, op_keys, row)
+        step_masks.append(m)
+        step_types.append(jnp.where(hit, types, -1))
+        step_levels.append(levels)
+    step_masks, step_types = jnp.stack(step_masks), jnp.stack(step_types)
+    step_levels = jnp.stack(step_levels)
+  # Each step's ``sign * level * mask`` goes to its type's channel by a one-hot
+  # multiply-add (one fused elementwise pass writing the maps once; measured
+  # faster than an einsum over steps, which XLA's CPU runs as a small dot).
+  value = jnp.where(step_types >= 0, sign[jnp.maximum(step_types, 0)] * step_levels, 0.0)
+  coef = (step_types[..., None] == jnp.arange(n_types)) * value[..., None]   # (K', N, T)
+  maps = step_masks[0][..., None] * coef[0][:, None, None, :]
+  for s in range(1, step_masks.shape[0]):
+    maps = maps + step_masks[s][..., None] * coef[s][:, None, None, :]
   return x, maps
 
 
@@ -239,9 +255,8 @@ def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, config=None) -> Tr
 @functools.partial(jax.jit, static_argnames=("config", "scan_steps"))
 def _make_triplets(key, images, config, scan_steps):
   comp = compose.sample_compositions(key, images.shape[0], config)
-  dist, maps = apply_compositions(images, comp, caps=compose.capacities(images.shape[0], config),
-                                  scan_steps=scan_steps)
-  return Triplet(images, dist, maps)
+  return apply_compositions(images, comp, caps=compose.capacities(images.shape[0], config),
+                            scan_steps=scan_steps)
 
 
 def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None, *,
@@ -256,8 +271,11 @@ def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None, *,
     >>> trip.distorted.shape == images.shape
     True
   """
-  return _make_triplets(key, check_images(images, 4, "images"), compose.as_engine_config(config),
-                        scan_steps)
+  images = check_images(images, 4, "images")
+  # The reference is the input array itself (returning it from the jitted
+  # function would copy it: one more batch-sized buffer per call).
+  dist, maps = _make_triplets(key, images, compose.as_engine_config(config), scan_steps)
+  return Triplet(images, dist, maps)
 
 
 def swap(triplet: Triplet) -> Triplet:
