@@ -26,7 +26,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       folder="",          # a folder of images; "" = the photos bundled with scikit-image
       names=(),           # which bundled photos (() = all)
       holdout_images=HOLDOUT_IMAGES,
-      pool_size=192, crop_size=64, batch_size=8, tier_batch_size=8, tier_size=4))
+      pool_size=192, crop_size=64, batch_size=8, tier_batch_size=8, tier_size=4,
+      # "mixed": each tier image has its own composition (jiqa.distortions.tiers).
+      tier_mode="mixed"))
   c.engine = ml_collections.ConfigDict()  # overrides of jiqa.distortions.default_config()
   c.model = ml_collections.ConfigDict(dict(
       map=dict(backbone="unet", width=16, depth=2),
@@ -36,11 +38,12 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
       learning_rate=2e-3, warmup_steps=50, weight_decay=1e-4, clip_norm=1.0))
   c.train = ml_collections.ConfigDict(dict(
       steps=300, map_weight=1.0, rank_weight=1.0, map_loss_kind="huber",
-      ranking_kind="listmle", log_every=10, eval_every=0, checkpoint_every=100,
-      max_to_keep=2))
+      ranking_kind="listmle", ranking_scope="tier", log_every=10, eval_every=0,
+      checkpoint_every=100, max_to_keep=2))
   c.eval = ml_collections.ConfigDict(dict(
       holdout_types=HOLDOUT_TYPES, crop_size=176, crops_per_image=8, tier_size=5,
-      gmc_samples=30, num_pictures=4, seed=1))  # ms_ssim needs crops >= 161
+      gmc_samples=30, num_pictures=4, seed=1,  # ms_ssim needs crops >= 161
+      tier_mode="mixed", scaled_tiers=True))
 
   if arg == "smoke":
     c.data.names = ("astronaut", "camera", "chelsea")

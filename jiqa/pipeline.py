@@ -106,6 +106,11 @@ def summary_table(report: dict) -> str:
       row += f"{t.get('pairwise_accuracy', float('nan')):>24.3f}{t.get('kendall_tau', float('nan')):>7.3f}"
       row += f"{g:>9.3f}" if g is not None else f"{'-':>9}"
     lines.append(row)
+  if "tiers_scaled" in ev[splits[0]]:
+    lines.append("Scaled tiers (one composition at growing strength; PSNR near-perfect by "
+                 "construction), pair-acc: " + ", ".join(
+                     f"{name} {t['pairwise_accuracy']:.3f}"
+                     for name, t in ev[splits[0]]["tiers_scaled"].items()))
   for s in splits:
     m = ev[s].get("map")
     if m:

@@ -3,7 +3,12 @@
 For each split of distortion types (the training types, ``"seen_types"``, and
 ``config.eval.holdout_types``, ``"heldout_types"``) the same engine config
 family as training (:func:`jiqa.training.steps.engine_config`) makes, from
-random crops of the held-out images, one triplet and one tier per crop. Then:
+random crops of the held-out images, one triplet and one tier per crop (tiers
+in ``config.eval.tier_mode``, ``"mixed"`` by default: each tier image carries
+its own composition, see :mod:`jiqa.distortions.tiers`; with
+``config.eval.scaled_tiers`` also one ``"scaled"`` tier per crop, one
+composition at growing strength, reported as ``tiers_scaled``: there PSNR is
+nearly perfect by construction). Then:
 
 * map predictor on the triplets: map MAE, per-type presence accuracy, sign
   accuracy on signed types, anti-symmetry error ``mean |f(a,b) + f(b,a)|`` and
@@ -43,7 +48,8 @@ FR_METRICS = ("psnr", "ssim", "ms_ssim", "gmsd")
 
 
 def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int,
-                   crops_per_image: int, tier_size: int) -> dict[str, np.ndarray]:
+                   crops_per_image: int, tier_size: int, tier_mode: str = "mixed",
+                   scaled_tiers: bool = False) -> dict[str, np.ndarray]:
   """Crops of every image, and one triplet and one tier per crop (host arrays).
 
   Example:
@@ -62,13 +68,20 @@ def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int
     crops = jax.vmap(lambda kk: data_lib.random_crop(
         jax.random.fold_in(kk, 0), image[None], crop_size=crop_size, flip=False))(keys)
     trip = distortions.make_triplets(jax.random.fold_in(k, 1), crops, engine)
-    tier = distortions.make_tiers(jax.random.fold_in(k, 2), crops, tier_size, engine)
-    return crops, trip, tier
+    tier = distortions.make_tiers(jax.random.fold_in(k, 2), crops, tier_size, engine,
+                                  mode=tier_mode)
+    scaled = (distortions.make_tiers(jax.random.fold_in(k, 3), crops, tier_size, engine,
+                                     mode="scaled") if scaled_tiers else None)
+    return crops, trip, tier, scaled
 
   parts = [jax.device_get(one_image(jax.random.fold_in(key, i), images[i]))
            for i in range(images.shape[0])]
   cat = lambda f: np.concatenate([f(p) for p in parts])  # noqa: E731
-  return {
+  extra = {}
+  if scaled_tiers:
+    extra = {"scaled_tier_images": cat(lambda p: p[3][0]),
+             "scaled_tier_severity": cat(lambda p: p[3][1])}
+  return {**extra,
       "crops": cat(lambda p: p[0]),
       "reference": cat(lambda p: p[1][0]), "distorted": cat(lambda p: p[1][1]),
       "maps": cat(lambda p: p[1][2]),
@@ -121,7 +134,16 @@ def predict(models: state_lib.Models, data: dict[str, np.ndarray]) -> dict[str, 
     score = jax.jit(lambda imgs, ref: steps_lib.tier_scores(models.scorer, imgs, ref))
     out["tier_scores"] = np.asarray(_chunked(score, data["tier_images"], data["crops"],
                                              chunk=8), np.float64)
+    if "scaled_tier_images" in data:
+      out["scaled_tier_scores"] = np.asarray(_chunked(
+          score, data["scaled_tier_images"], data["crops"], chunk=8), np.float64)
   return out
+
+
+def _tier_figures(predictors: dict[str, np.ndarray], severity: np.ndarray) -> dict:
+  return {name: {"kendall_tau": stats.tier_kendall_tau(s, severity),
+                 "pairwise_accuracy": stats.tier_pairwise_accuracy(s, severity)}
+          for name, s in predictors.items()}
 
 
 def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, types,
@@ -150,9 +172,15 @@ def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, typ
   if "tier_scores" in preds:
     predictors = {"scorer": preds["tier_scores"], **predictors}
   severity = np.asarray(data["tier_severity"], np.float64)
-  result["tiers"] = {name: {"kendall_tau": stats.tier_kendall_tau(s, severity),
-                            "pairwise_accuracy": stats.tier_pairwise_accuracy(s, severity)}
-                     for name, s in predictors.items()}
+  result["tiers"] = _tier_figures(predictors, severity)
+  if "scaled_tier_images" in data:
+    sc = data["scaled_tier_images"]
+    scaled = {k: v.reshape(b, n) for k, v in fr_scores(
+        sc.reshape((b * n,) + sc.shape[2:]), refs).items()}
+    if "scaled_tier_scores" in preds:
+      scaled = {"scorer": preds["scaled_tier_scores"], **scaled}
+    result["tiers_scaled"] = _tier_figures(
+        scaled, np.asarray(data["scaled_tier_severity"], np.float64))
   top = max(float(severity.max()), 1e-12)
   quality = 1.0 + 4.0 * (1.0 - severity.reshape(-1) / top)
   gmc_result = gmc.evaluate(quality, {k: v.reshape(-1) for k, v in predictors.items()},
@@ -187,7 +215,8 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
     engine = steps_lib.engine_config(config, heldout=held)
     data = make_eval_data(jax.random.fold_in(key, i), images, engine=engine,
                           crop_size=e.crop_size, crops_per_image=e.crops_per_image,
-                          tier_size=e.tier_size)
+                          tier_size=e.tier_size, tier_mode=e.get("tier_mode", "mixed"),
+                          scaled_tiers=bool(e.get("scaled_tiers", False)))
     report[name] = evaluate_split(models, data, types=tuple(engine.types),
                                   gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)))
     report[name]["_data"] = data

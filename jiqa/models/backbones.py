@@ -36,6 +36,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 BACKBONES = ("unet", "vit")
+NORMS = ("group", "none")
 
 
 def check_spatial(x: jax.Array, stride: int, *, name: str = "images") -> None:
@@ -67,18 +68,37 @@ def _upsample2(x: jax.Array) -> jax.Array:
   return jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
 
 
-class ConvBlock(nnx.Module):
-  """Two 3x3 convolutions, each followed by GroupNorm and GELU."""
+def check_norm(norm: str) -> str:
+  """Returns ``norm`` if it is one of :data:`NORMS`; raises ``ValueError`` otherwise."""
+  if norm not in NORMS:
+    raise ValueError(f"norm must be one of {NORMS}; got {norm!r}.")
+  return norm
 
-  def __init__(self, in_channels: int, out_channels: int, *, rngs: nnx.Rngs):
+
+class ConvBlock(nnx.Module):
+  """Two 3x3 convolutions, each followed by GroupNorm (``norm="group"``) and GELU.
+
+  ``norm="none"`` drops the normalisation. GroupNorm divides each sample's
+  features by their spread, which hides *how strong* a difference between
+  two images is (a noise of twice the amplitude gives nearly the same
+  normalised features); the relational models need that magnitude.
+  """
+
+  def __init__(self, in_channels: int, out_channels: int, *, norm: str = "group",
+               rngs: nnx.Rngs):
     self.conv1 = nnx.Conv(in_channels, out_channels, (3, 3), padding="SAME", rngs=rngs)
-    self.norm1 = nnx.GroupNorm(out_channels, num_groups=_groups(out_channels), rngs=rngs)
     self.conv2 = nnx.Conv(out_channels, out_channels, (3, 3), padding="SAME", rngs=rngs)
-    self.norm2 = nnx.GroupNorm(out_channels, num_groups=_groups(out_channels), rngs=rngs)
+    if check_norm(norm) == "group":
+      self.norm1 = nnx.GroupNorm(out_channels, num_groups=_groups(out_channels), rngs=rngs)
+      self.norm2 = nnx.GroupNorm(out_channels, num_groups=_groups(out_channels), rngs=rngs)
+    else:
+      self.norm1 = self.norm2 = None
 
   def __call__(self, x: jax.Array) -> jax.Array:
-    x = jax.nn.gelu(self.norm1(self.conv1(x)))
-    return jax.nn.gelu(self.norm2(self.conv2(x)))
+    x = self.conv1(x)
+    x = jax.nn.gelu(x if self.norm1 is None else self.norm1(x))
+    x = self.conv2(x)
+    return jax.nn.gelu(x if self.norm2 is None else self.norm2(x))
 
 
 class UNet(nnx.Module):
@@ -95,7 +115,7 @@ class UNet(nnx.Module):
   """
 
   def __init__(self, in_channels: int, *, width: int = 16, depth: int = 3,
-               decoder: bool = True, rngs: nnx.Rngs):
+               decoder: bool = True, norm: str = "group", rngs: nnx.Rngs):
     if depth < 1 or width < 1:
       raise ValueError(f"depth and width must be >= 1; got depth={depth}, width={width}.")
     chans = [width * 2**i for i in range(depth + 1)]
@@ -105,10 +125,11 @@ class UNet(nnx.Module):
     self.coarse_channels = chans[-1]
     self.has_decoder = decoder
     self.encoder = nnx.List(
-        [ConvBlock(in_channels if i == 0 else chans[i - 1], chans[i], rngs=rngs)
+        [ConvBlock(in_channels if i == 0 else chans[i - 1], chans[i], norm=norm, rngs=rngs)
          for i in range(depth + 1)])
     self.decoder = nnx.List(
-        [ConvBlock(chans[i + 1] + chans[i], chans[i], rngs=rngs) for i in range(depth)]
+        [ConvBlock(chans[i + 1] + chans[i], chans[i], norm=norm, rngs=rngs)
+         for i in range(depth)]
         if decoder else [])
 
   def __call__(self, x: jax.Array) -> tuple[jax.Array | None, jax.Array]:
@@ -221,20 +242,21 @@ class SmallViT(nnx.Module):
 
 def make_backbone(name: str, in_channels: int, *, width: int, depth: int,
                   patch_size: int = 8, num_heads: int = 4, decoder: bool = True,
-                  rngs: nnx.Rngs) -> UNet | SmallViT:
+                  norm: str = "group", rngs: nnx.Rngs) -> UNet | SmallViT:
   """Builds the backbone called ``name`` (one of :data:`BACKBONES`).
 
   For ``"unet"`` ``width`` is the first level's channels and ``depth`` the
   number of downsamplings; for ``"vit"`` ``width`` is the token dimension
   (a multiple of 4 and of ``num_heads``) and ``depth`` the number of
-  transformer blocks, with 16 pixel channels.
+  transformer blocks, with 16 pixel channels. ``norm`` (:data:`NORMS`) is the
+  U-Net's normalisation; the ViT always uses LayerNorm.
 
   Example:
     >>> make_backbone("vit", 9, width=32, depth=2, rngs=nnx.Rngs(0)).stride
     8
   """
   if name == "unet":
-    return UNet(in_channels, width=width, depth=depth, decoder=decoder, rngs=rngs)
+    return UNet(in_channels, width=width, depth=depth, decoder=decoder, norm=norm, rngs=rngs)
   if name == "vit":
     return SmallViT(in_channels, width=width, depth=depth, patch_size=patch_size,
                     num_heads=num_heads, decoder=decoder, rngs=rngs)

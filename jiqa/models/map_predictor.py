@@ -107,6 +107,8 @@ class MapPredictor(nnx.Module):
     depth: U-Net downsamplings (stride ``2**depth``), or ViT blocks.
     patch_size: ViT patch size (its stride).
     num_heads: ViT attention heads.
+    norm: U-Net normalisation, ``"group"`` or ``"none"`` (see
+      :class:`~jiqa.models.backbones.ConvBlock`).
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -116,14 +118,15 @@ class MapPredictor(nnx.Module):
   """
 
   def __init__(self, num_types: int, *, backbone: str = "unet", width: int = 16,
-               depth: int = 3, patch_size: int = 8, num_heads: int = 4, rngs: nnx.Rngs):
+               depth: int = 3, patch_size: int = 8, num_heads: int = 4, norm: str = "group",
+               rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
     self.backbone_name = backbone
     self.backbone = backbones.make_backbone(
         backbone, 9, width=width, depth=depth, patch_size=patch_size,
-        num_heads=num_heads, rngs=rngs)
+        num_heads=num_heads, norm=norm, rngs=rngs)
     self.stride = self.backbone.stride
     self.feature_channels = 2 * self.backbone.coarse_channels
     self.map_head = nnx.Conv(self.backbone.pixel_channels, num_types, (1, 1), rngs=rngs)

@@ -14,7 +14,15 @@ score of 0 means "as good as ``r``", negative "worse than ``r``", positive
 "better" (possible when ``r`` is itself distorted). With a pristine reference
 scores of distorted images are expected to be negative.
 
-Features come either from the scorer's own encoder (a backbone of
+With ``backbone="stats"`` the score is ``s(x | r) = q(x, r) - q(r, x)``, with
+``q(a, b) = u(P(a, b))`` and ``P`` the pooled relational statistics of ``b``
+relative to ``a`` (:class:`~jiqa.models.pair_stats.StatsStem`): ``q(x, r)``
+reads how ``r`` differs from ``x`` (so ``s`` is anti-symmetric and
+``s(r | r) = 0`` as well). This is the default of the pipeline configs: with
+22 training types the conv encoders below learned the tier ranking far more
+slowly on the 2-core CPU budget (measured, see ``configs/pipeline.py``).
+
+Otherwise features come either from the scorer's own encoder (a backbone of
 :mod:`jiqa.models.backbones` without decoder, run on both orderings of the
 pair in one batched pass; ``S = mean[c(r,x) + c(x,r)] ++ mean|c(r,x) - c(x,r)|``,
 ``A = mean[c(r,x) - c(x,r)]``) or, with ``map_predictor=...``, from a
@@ -48,7 +56,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jiqa.models import backbones
+from jiqa.models import backbones, pair_stats
 from jiqa.models.map_predictor import MapPredictor, both_orderings, check_pair
 
 
@@ -57,11 +65,14 @@ class RelationalScorer(nnx.Module):
 
   Args:
     rngs: ``nnx.Rngs`` for parameter initialisation.
-    backbone: ``"unet"`` (encoder half only) or ``"vit"``, for the scorer's own
-      encoder; ignored when ``map_predictor`` is given.
+    backbone: ``"unet"`` (encoder half only), ``"vit"``, for the scorer's own
+      encoder, or ``"stats"`` for :class:`~jiqa.models.pair_stats.StatsStem`
+      (``width`` its hidden size, ``depth`` its number of scales); ignored when
+      ``map_predictor`` is given.
     width, depth, patch_size, num_heads: backbone sizes (see
       :func:`jiqa.models.backbones.make_backbone`).
     hidden: width of the score MLP ``u``.
+    norm: the own U-Net encoder's normalisation, ``"group"`` or ``"none"``.
     map_predictor: read features and maps from this
       :class:`~jiqa.models.map_predictor.MapPredictor` instead of an own
       encoder. It becomes a submodule: pass the same instance that you train
@@ -80,13 +91,20 @@ class RelationalScorer(nnx.Module):
 
   def __init__(self, *, rngs: nnx.Rngs, backbone: str = "unet", width: int = 16,
                depth: int = 3, patch_size: int = 8, num_heads: int = 4, hidden: int = 64,
-               map_predictor: MapPredictor | None = None, stop_map_gradient: bool = False):
+               map_predictor: MapPredictor | None = None, stop_map_gradient: bool = False,
+               norm: str = "group"):
     self.map_predictor = map_predictor
     self.stop_map_gradient = stop_map_gradient
-    if map_predictor is None:
+    self.stem = nnx.data(None)
+    if map_predictor is None and backbone == "stats":
+      self.encoder = None
+      self.stem = pair_stats.StatsStem(hidden=width, num_scales=depth, rngs=rngs)
+      self.stride = 2**(depth - 1)
+      sym_dim, anti_dim = self.stem.features, 0
+    elif map_predictor is None:
       self.encoder = backbones.make_backbone(
           backbone, 9, width=width, depth=depth, patch_size=patch_size,
-          num_heads=num_heads, decoder=False, rngs=rngs)
+          num_heads=num_heads, decoder=False, norm=norm, rngs=rngs)
       self.stride = self.encoder.stride
       c = self.encoder.coarse_channels
       sym_dim, anti_dim = 2 * c, c
@@ -126,8 +144,11 @@ class RelationalScorer(nnx.Module):
     """``s(x | r)`` for equal-shape batches ``x, r`` of ``(N, H, W, 3)``; returns ``(N,)``."""
     r, x = check_pair(r, x, names=("reference", "images"))
     backbones.check_spatial(x, self.stride, name="images")
-    s, a = self._pair_features(r, x)
     n = x.shape[0]
+    if self.stem is not None:  # q(b | a) from the ordered pair's statistics
+      q = self._u(self.stem(jnp.concatenate([x, r], 0), jnp.concatenate([r, x], 0)))
+      return q[:n] - q[n:]
+    s, a = self._pair_features(r, x)
     u = self._u(jnp.concatenate([jnp.concatenate([s, a], -1), jnp.concatenate([s, -a], -1)], 0))
     return u[:n] - u[n:]
 

@@ -118,7 +118,8 @@ def make_batch(step_key: jax.Array, pool: jax.Array, *, config: ml_collections.C
     batch.update(reference=ref, distorted=dist, maps=maps)
   if task == "scorer" or task == "pipeline":
     refs = sharded(crops(1, d.tier_batch_size))
-    tiers = distortions.make_tiers(jax.random.fold_in(step_key, 3), refs, d.tier_size, engine)
+    tiers = distortions.make_tiers(jax.random.fold_in(step_key, 3), refs, d.tier_size, engine,
+                                   mode=d.get("tier_mode", "mixed"))
     batch.update(tier_images=tiers[0], tier_severity=tiers[1], tier_reference=refs)
   return batch
 
@@ -150,6 +151,30 @@ def pairwise_accuracy(scores: jax.Array, severity: jax.Array) -> jax.Array:
   return jnp.sum(jnp.where(valid, right, 0.0)) / jnp.maximum(jnp.sum(valid), 1)
 
 
+RANKING_SCOPES = ("tier", "batch")
+
+
+def ranking_loss(scores: jax.Array, severity: jax.Array, *, kind: str, scope: str) -> jax.Array:
+  """The ranking loss within each tier (``scope="tier"``) or over the whole batch.
+
+  With ``"batch"`` the ``B x n`` tier images, each scored against its own
+  pristine reference, are ranked as one list: severity (the maps' distortion
+  mass, :func:`jiqa.distortions.map_severity`) is on one scale for every
+  content, so images of different contents are compared too (``B n (B n - 1)
+  / 2`` pairs instead of ``B n (n - 1) / 2``).
+
+  Example:
+    >>> ranking_loss(s, sev, kind="pairwise", scope="batch")  # doctest: +SKIP
+  """
+  from jiqa import losses
+
+  if scope not in RANKING_SCOPES:
+    raise ValueError(f"config.train.ranking_scope must be one of {RANKING_SCOPES}; got {scope!r}.")
+  if scope == "batch":
+    scores, severity = scores.reshape(1, -1), severity.reshape(1, -1)
+  return losses.ranking_loss(scores, severity, kind=kind)
+
+
 def compute_losses(models: state_lib.Models, batch: dict[str, jax.Array], *,
                    config: ml_collections.ConfigDict) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The weighted training loss of a batch and its parts.
@@ -170,7 +195,8 @@ def compute_losses(models: state_lib.Models, batch: dict[str, jax.Array], *,
     parts["map_mae"] = jnp.mean(jnp.abs(out.maps - batch["maps"]))
   if "tier_images" in batch:
     scores = tier_scores(models.scorer, batch["tier_images"], batch["tier_reference"])
-    r_loss = losses.ranking_loss(scores, batch["tier_severity"], kind=t.ranking_kind)
+    r_loss = ranking_loss(scores, batch["tier_severity"], kind=t.ranking_kind,
+                          scope=t.get("ranking_scope", "tier"))
     total = total + t.rank_weight * r_loss
     parts["rank_loss"] = r_loss
     parts["pairwise_acc"] = pairwise_accuracy(scores, batch["tier_severity"])
