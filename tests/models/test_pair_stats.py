@@ -67,3 +67,20 @@ def test_stats_scorer_is_antisymmetric(pair):
   assert StatsStem(hidden=8, rngs=nnx.Rngs(1))(a, b).shape == (1, 48)
   grads = nnx.grad(lambda m: m(b, a[0]).sum())(scorer)
   assert all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree.leaves(grads))
+
+
+def test_reference_anchored_scorer(pair):
+  a, b = pair
+  scorer = RelationalScorer(backbone="stats", width=8, depth=2, antisymmetric=False,
+                            rngs=nnx.Rngs(0))
+  assert float(np.abs(scorer(a, a[0])).max()) == 0.0                  # s(r | r) = 0
+  x = np.concatenate([a, b])
+  s = np.asarray(scorer(x, a[0]))
+  p = np.asarray(scorer.preference(a, b, a[0]))
+  np.testing.assert_allclose(p, 1 / (1 + np.exp(-(s[0] - s[1]))), rtol=1e-5)
+  # Without a reference the anti-symmetric part is used: P(a>b) + P(b>a) = 1, companions sum to 0.
+  np.testing.assert_allclose(scorer.preference(a, b) + scorer.preference(b, a), 1.0, atol=1e-6)
+  comp = np.asarray(scorer.companion_scores(np.stack([a[0], b[0], (a[0] + b[0]) / 2])))
+  assert abs(comp.sum()) < 1e-5
+  with pytest.raises(ValueError, match="antisymmetric"):
+    RelationalScorer(backbone="unet", antisymmetric=False, rngs=nnx.Rngs(0))
