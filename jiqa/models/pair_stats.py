@@ -1,6 +1,7 @@
 """Local relational statistics of an ordered image pair, and a scorer stem built on them.
 
-For a pair ``(a, b)`` converted to YCbCr (BT.601: ``Y``, ``B - Y``, ``R - Y``),
+For a pair ``(a, b)`` converted to full-range YCbCr
+(:func:`jiqa.distortions.colorspace.rgb_to_ycbcr`),
 at ``num_scales`` scales (1, 1/2, 1/4, ... by 2x2 average pooling), with local
 means over 3x3 windows (``mu``, ``var``, ``cov`` as in SSIM, Wang et al. 2004),
 :func:`pair_statistics` gives per pixel and channel four statistics of ``b``
@@ -13,9 +14,10 @@ relative to ``a``:
 * ``log(c + mean((b - a)^2))``: log local error energy,
 
 so 12 channels per scale. The first two change sign when ``a`` and ``b`` are
-swapped, the last two do not: the direction of a difference is kept, which the
-anti-symmetric scorer needs, and magnitudes are on a log scale, where the
-levels of KADID's types are roughly evenly spaced.
+swapped, the last two do not: the direction of a difference is kept, and
+magnitudes are on a log scale. For ``a == b`` every pixel gets the same
+constant vector (0, 0, 1, ``log c``), whatever the image: the reference-anchored
+scorer uses this to compute its baseline once.
 
 :class:`StatsStem` turns them into pooled features with a learned per-pixel
 MLP per scale (1x1 convolutions), pooled by the spatial mean and the log mean
@@ -35,8 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-_YCC = np.array([[0.299, -0.299, 0.701], [0.587, -0.587, -0.587], [0.114, 0.886, -0.114]],
-                np.float32)  # RGB -> (Y, B - Y, R - Y), applied as x @ _YCC
+from jiqa.distortions.colorspace import rgb_to_ycbcr
 
 
 def _box3(x: jax.Array) -> jax.Array:
@@ -44,11 +45,6 @@ def _box3(x: jax.Array) -> jax.Array:
   p = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
   rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
   return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
-
-
-def _pool2(x: jax.Array) -> jax.Array:
-  n, h, w, c = x.shape
-  return x[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
 
 
 def pair_statistics(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, num_scales: int = 3,
@@ -73,15 +69,16 @@ def pair_statistics(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, num_sca
   if num_scales < 1 or min(a.shape[1:3]) < 2**(num_scales - 1):
     raise ValueError(f"num_scales: expected 1 <= num_scales with 2**(num_scales-1) <= "
                      f"min(H, W); got {num_scales} for {a.shape[1:3]}.")
-  ycc = jnp.asarray(_YCC)
-  a, b = a @ ycc, b @ ycc
+  a, b = rgb_to_ycbcr(a), rgb_to_ycbcr(b)
   out = []
   for s in range(num_scales):
     if s:
-      a, b = _pool2(a), _pool2(b)
+      a, b = nnx.avg_pool(a, (2, 2), (2, 2)), nnx.avg_pool(b, (2, 2), (2, 2))
     mu_a, mu_b = _box3(a), _box3(b)
-    var_a = jnp.maximum(_box3(a * a) - mu_a**2, 0.0)
-    var_b = jnp.maximum(_box3(b * b) - mu_b**2, 0.0)
+    # Not clamped at 0: rounding can make a flat region's variance about -1e-8, far
+    # below c, and unclamped terms keep (a, a) exactly at (0, 0, 1, log c).
+    var_a = _box3(a * a) - mu_a**2
+    var_b = _box3(b * b) - mu_b**2
     cov = _box3(a * b) - mu_a * mu_b
     out.append(jnp.concatenate([
         mu_b - mu_a, jnp.log((var_b + c) / (var_a + c)),

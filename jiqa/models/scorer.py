@@ -17,8 +17,9 @@ scores of distorted images are expected to be negative.
 **Reference-anchored scores** (``backbone="stats", antisymmetric=False``, the
 pipeline configs' default): ``s(x | r) = u(P(r -> x)) - u(P(r -> r))``, with
 ``P(r -> x)`` the pooled statistics of ``x`` relative to ``r``. The reference
-is trusted as such, ``s(r | r) = 0``, but ``s(r | x) != -s(x | r)`` in
-general. The anti-symmetric forms must also work out *which* image of the pair
+is trusted as such, ``s(r | r) = 0`` (to float rounding of the spatial mean:
+the baseline ``P(r -> r)`` is the same for every ``r`` and computed once), but
+``s(r | x) != -s(x | r)`` in general. The anti-symmetric forms must also work out *which* image of the pair
 is distorted, and magnitude features (error energy, structure loss) are
 symmetric, so they only enter through products with direction cues; measured
 on the same 64x64 mixed tiers (22 types, 400 steps, batch-wide pairwise loss),
@@ -163,8 +164,10 @@ class RelationalScorer(nnx.Module):
     backbones.check_spatial(x, self.stride, name="images")
     n = x.shape[0]
     if self.stem is not None and not self.antisymmetric:  # u(P(r -> x)) - u(P(r -> r))
-      q = self._u(self.stem(jnp.concatenate([r, r], 0), jnp.concatenate([x, r], 0)))
-      return q[:n] - q[n:]
+      # P(r -> r) is the same constant statistic for every r (pair_stats), so the
+      # baseline is computed once, from a flat pair of r's size, not once per image.
+      flat = jnp.zeros((1,) + r.shape[1:], r.dtype)
+      return self._u(self.stem(r, x)) - self._u(self.stem(flat, flat))
     if self.stem is not None:  # q(x, r) - q(r, x) from the ordered pair's statistics
       q = self._u(self.stem(jnp.concatenate([x, r], 0), jnp.concatenate([r, x], 0)))
       return q[:n] - q[n:]
