@@ -1,6 +1,7 @@
 """One train step gives the same loss and parameters on 1 device as on 8."""
 
 import jax
+import jax.numpy as jnp
 import pytest
 import numpy as np
 
@@ -42,3 +43,17 @@ def test_batch_is_sharded_and_uses_training_types_only(tiny_config):
   assert float(np.abs(np.asarray(batch["maps"])[..., wn]).max()) == 0.0
   assert batch["tier_images"].shape == (8, 3, 16, 16, 3)
   assert np.all(np.diff(np.asarray(batch["tier_severity"]), axis=1) > 0)
+
+
+def test_ranking_scope_batch_compares_across_tiers():
+  # Two tiers, each ordered right within itself; across tiers the score of tier 0's
+  # worst image (severity 0.9) is above tier 1's best (severity 0.1).
+  scores = jnp.array([[2.0, 1.0], [0.0, -1.0]])
+  severity = jnp.array([[0.5, 0.9], [0.1, 0.2]])
+  within = steps.ranking_loss(scores, severity, kind="pairwise", scope="tier")
+  across = steps.ranking_loss(scores, severity, kind="pairwise", scope="batch")
+  # Within tiers: both pairs right by margin 1, softplus(-1) each.
+  assert abs(float(within) - float(jax.nn.softplus(-1.0))) < 1e-6
+  assert float(across) > float(within)
+  with pytest.raises(ValueError, match="ranking_scope"):
+    steps.ranking_loss(scores, severity, kind="pairwise", scope="content")
