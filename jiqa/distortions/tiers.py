@@ -6,9 +6,13 @@ of ``|map|``, i.e. ``sum_k |level_k| * mean(mask_k)`` over the composition's
 steps. Its unit is one whole-image distortion at KADID's L5 (level 1); two
 full-image steps at level 0.5 weigh as much as one at level 1, and a step on a
 quarter of the image a quarter of it. The scale is comparable across types as
-far as KADID's five levels are (they were chosen per type to span the same
-range, from barely visible to very annoying); it is the engine's definition,
-not a human judgement.
+far as KADID's five levels are; it is the engine's definition, not a human
+judgement. Measured against KADID-10k's MOS (``python -m
+experiments.kadid_severity_check``), the nominal level orders 73.7% of
+within-content cross-type pairs like the MOS (PSNR 75.7%, SSIM 73.3%).
+
+The mixed mode draws each member's masks once more to measure its coverage
+(masks are cheap next to the ops; the executor draws them again when applying).
 
 Two modes (``mode=``, static):
 
