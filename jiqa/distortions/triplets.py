@@ -154,17 +154,21 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
     x, (step_masks, step_types) = jax.lax.scan(body, images, steps)
     step_levels = jnp.moveaxis(comp.levels[:, :len(caps)], 1, 0)
   else:
-    x, step_masks, step_types, step_levels = images, [], [], []
-    for s, row in enumerate(caps):
-      if any(row):
-        types, levels, op_keys, mask_keys, mask_kinds = (f[:, s] for f in fields)
-        m = _masks(mask_keys, mask_kinds, h, w)
-        x, hit = _step(x, m, types, levels, op_keys, row)
-        step_masks.append(m)
-        step_types.append(jnp.where(hit, types, -1))
-        step_levels.append(levels)
-    step_masks, step_types = jnp.stack(step_masks), jnp.stack(step_types)
-    step_levels = jnp.stack(step_levels)
+    live = [s for s, row in enumerate(caps) if any(row)]
+    # The masks of all steps come out of one ``lax.map``: a loop's outputs are
+    # materialised, so each mask is computed once. Computed inline, XLA:CPU fused
+    # the mask formulas into the maps' (N, H, W, T) loop and recomputed them for
+    # every channel (and ``optimization_barrier`` does not stop its fusion);
+    # measured 1.11x on whole batches (256x256, batch 64, side by side).
+    step_masks = jax.lax.map(lambda a: _masks(a[0], a[1], h, w),
+                             (comp.mask_keys[:, live].T, comp.mask_kinds[:, live].T))
+    x, step_types = images, []
+    for j, s in enumerate(live):
+      types, levels, op_keys = comp.types[:, s], comp.levels[:, s], comp.op_keys[:, s]
+      x, hit = _step(x, step_masks[j], types, levels, op_keys, caps[s])
+      step_types.append(jnp.where(hit, types, -1))
+    step_types = jnp.stack(step_types)
+    step_levels = comp.levels[:, live].T
   # Each step's ``sign * level * mask`` goes to its type's channel by a one-hot
   # multiply-add (one fused elementwise pass writing the maps once; measured
   # faster than an einsum over steps, which XLA's CPU runs as a small dot).
