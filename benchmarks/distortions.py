@@ -1,7 +1,8 @@
 """Speed of the distortion engine: per-op milliseconds per image and composed triplets/s.
 
   python benchmarks/distortions.py [--ops a,b] [--batch 8] [--triplet-batch 64]
-                                   [--repeats 5] [--skip-ops] [--skip-triplets] [--scan]
+                                   [--repeats 5] [--skip-ops] [--skip-triplets]
+                                   [--executors] [--scan]
 
 Every figure is measured here, batched and jitted, after a warm-up call, with
 ``block_until_ready``; the median of ``--repeats`` timed calls is reported. On a
@@ -9,8 +10,10 @@ GPU backend the same figures are taken on the GPU (``jax.default_backend()``).
 ARNIQA's numbers are the ones quoted in jiqa's issue 3 for its PyTorch pipeline
 on this class of 2-core machine (32 images/s at 256x256, 13 at 512x384), not
 re-measured here (PyTorch is not installed). The triplet line times
-``make_triplets`` as users call it (its default, unrolled steps); ``--scan``
-adds the ``scan_steps=True`` variant.
+``make_triplets`` as users call it (``executor="auto"``: per image on CPU,
+batched on GPU/TPU); ``--executors`` adds the other executor(s) and ``--scan``
+the batched one with ``scan_steps=True``, timed side by side (interleaved
+calls, so the ratio is fair on a noisy machine).
 
 Example:
   python benchmarks/distortions.py --ops jpeg,gaussian_blur --skip-triplets
@@ -19,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import time
@@ -77,22 +81,35 @@ def bench_ops(names, batch, repeats):
   print(f"{'mean over ops':24s}" + "".join(f"{np.mean(totals[s]):12.2f}{'':10s}" for s in SIZES))
 
 
-def bench_triplets(batch_for, repeats, scan_steps=False):
+def bench_triplets(batch_for, repeats, variants):
+  """Times ``make_triplets`` for each ``(label, kwargs)`` variant, interleaved call by call."""
   cfg = distortions.EngineConfig()
-  mode = "lax.scan over steps" if scan_steps else "steps unrolled"
   print("\nComposed triplets (make_triplets, default config: 1-4 distortions from distinct "
-        f"groups, 5 % pristine, masks, dense (H, W, 25) maps), batched, {mode}")
+        "groups, 5 % pristine, masks, dense (H, W, 25) maps), batched; variants timed "
+        "side by side (interleaved)")
   for (h, w) in SIZES:
     b = batch_for[(h, w)]
     imgs = _images(b, h, w)
-    keys = iter(jax.random.split(jax.random.key(1), repeats + 1))
-    t, first = _time(lambda x: distortions.make_triplets(next(keys), x, cfg,
-                                                         scan_steps=scan_steps), imgs,
-                     repeats=repeats)
-    per_s = b / t
-    print(f"  {h}x{w}: batch {b}: {per_s:8.1f} triplets/s ({1000 * t / b:.2f} ms each; "
-          f"first call {first:.1f} s incl. compile); ARNIQA (quoted) {ARNIQA_PER_S[(h, w)]:.0f}/s "
-          f"-> ratio {per_s / ARNIQA_PER_S[(h, w)]:.2f}x", flush=True)
+    keys = iter(jax.random.split(jax.random.key(1), (repeats + 1) * len(variants)))
+    fns, firsts, times = {}, {}, {label: [] for label, _ in variants}
+    for label, kwargs in variants:
+      fns[label] = functools.partial(distortions.make_triplets, config=cfg, **kwargs)
+      t0 = time.perf_counter()
+      jax.block_until_ready(fns[label](next(keys), imgs))
+      firsts[label] = time.perf_counter() - t0
+    for _ in range(repeats):
+      for label, _ in variants:
+        t0 = time.perf_counter()
+        jax.block_until_ready(fns[label](next(keys), imgs))
+        times[label].append(time.perf_counter() - t0)
+    base = statistics.median(times[variants[0][0]])
+    for label, _ in variants:
+      t = statistics.median(times[label])
+      per_s = b / t
+      print(f"  {h}x{w}: batch {b}: {label:28s} {per_s:8.1f} triplets/s ({1000 * t / b:.2f} ms "
+            f"each; first call {firsts[label]:.1f} s incl. compile; {base / t:.2f}x the first "
+            f"line); ARNIQA (quoted) {ARNIQA_PER_S[(h, w)]:.0f}/s -> {per_s / ARNIQA_PER_S[(h, w)]:.2f}x",
+            flush=True)
 
 
 def main():
@@ -103,9 +120,10 @@ def main():
   p.add_argument("--repeats", type=int, default=5)
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
+  p.add_argument("--executors", action="store_true",
+                 help="also time the executor(s) that executor='auto' does not pick here")
   p.add_argument("--scan", action="store_true",
-                 help="also time make_triplets(scan_steps=True) (faster to compile, slower to "
-                      "run); the main line times the default, unrolled steps")
+                 help="also time the batched executor with scan_steps=True")
   p.add_argument("--prng", default=None, help="jax_default_prng_impl, e.g. rbg or unsafe_rbg")
   args = p.parse_args()
   if args.prng:
@@ -121,10 +139,14 @@ def main():
   if not args.skip_triplets:
     tb = args.triplet_batch
     sizes = {(256, 256): tb, (512, 384): max(1, tb // 2)}
-    bench_triplets(sizes, args.repeats)
+    auto = distortions.execute.resolve_executor("auto")
+    variants = [(f"executor=auto ({auto})", {})]
+    if args.executors:
+      variants += [(f"executor={e}", {"executor": e}) for e in ("per_image", "batched")
+                   if e != auto]
     if args.scan:
-      bench_triplets(sizes, args.repeats, scan_steps=True)
-
+      variants.append(("batched, scan_steps=True", {"executor": "batched", "scan_steps": True}))
+    bench_triplets(sizes, args.repeats, variants)
 
 if __name__ == "__main__":
   main()

@@ -14,7 +14,7 @@ Example:
   ...                                            distortions.default_config())
 """
 
-from jiqa.distortions import colorspace, masks
+from jiqa.distortions import colorspace, execute, masks
 from jiqa.distortions.compose import (
     Composition,
     EngineConfig,
@@ -23,25 +23,19 @@ from jiqa.distortions.compose import (
     default_config,
     sample_compositions,
 )
+from jiqa.distortions.execute import EXECUTORS, apply_compositions, apply_per_image, apply_shared
 from jiqa.distortions.masks import MASK_KINDS
 from jiqa.distortions.spec import AXES, GROUPS, KADID_LEVELS, DistortionSpec, blend_from_identity, kadid_param
 from jiqa.distortions.table import apply, directions, get, groups, index, names, signed_types, specs
 from jiqa.distortions.tiers import TIER_MODES, Tier, make_tier, make_tiers, map_severity, tier_factors
-from jiqa.distortions.triplets import (
-    Triplet,
-    apply_compositions,
-    apply_shared,
-    make_triplet,
-    make_triplets,
-    swap,
-)
+from jiqa.distortions.triplets import Triplet, make_triplet, make_triplets, swap
 
 __all__ = [
-    "AXES", "GROUPS", "KADID_LEVELS", "MASK_KINDS", "TIER_MODES",
+    "AXES", "EXECUTORS", "GROUPS", "KADID_LEVELS", "MASK_KINDS", "TIER_MODES",
     "Composition", "DistortionSpec", "EngineConfig", "Tier", "Triplet",
-    "apply", "apply_compositions", "apply_shared", "as_engine_config", "blend_from_identity",
+    "apply", "apply_compositions", "apply_per_image", "apply_shared", "as_engine_config", "blend_from_identity",
     "capacities", "colorspace", "default_config", "directions", "get", "groups", "index",
     "kadid_param", "make_tier", "make_tiers", "make_triplet", "make_triplets", "map_severity",
-    "masks", "names",
+    "execute", "masks", "names",
     "sample_compositions", "signed_types", "specs", "swap", "tier_factors",
 ]

@@ -50,7 +50,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions import compose, masks, table, triplets
+from jiqa.distortions import compose, execute, masks, table, triplets
 
 TIER_MODES = ("mixed", "scaled")
 
@@ -119,15 +119,15 @@ def _make_tier_scaled(key, image, n, config):
   comp = compose.sample_compositions(k_comp, 1, config)
   f = tier_factors(k_f, n)
   allowed = tuple(table.index(t) for t in config.types)
-  images, maps = triplets.apply_shared(
+  images, maps = execute.apply_shared(
       jnp.broadcast_to(image, (n,) + image.shape), comp.types[0], f[:, None] * comp.levels,
       comp.op_keys[0], comp.mask_keys[0], comp.mask_kinds[0], allowed=allowed)
   unit, _ = _unit_severity(comp, *image.shape[:2])
   return Tier(images, f * unit[0], maps)
 
 
-@functools.partial(jax.jit, static_argnames=("n", "config", "mode"))
-def _make_tiers(key, images, n, config, mode):
+@functools.partial(jax.jit, static_argnames=("n", "config", "mode", "executor", "mesh"))
+def _make_tiers(key, images, n, config, mode, executor="per_image", mesh=None):
   b, h, w = images.shape[:3]
   k_comp, k_f = jax.random.split(key)
   f = jax.vmap(tier_factors, in_axes=(0, None))(jax.random.split(k_f, b), n)   # (B, n)
@@ -137,7 +137,6 @@ def _make_tiers(key, images, n, config, mode):
     comp = jax.tree.map(lambda a: jnp.repeat(a, n, axis=0), comp)
     comp = comp._replace(levels=comp.levels * f.reshape(b * n, 1))
     severity = f * unit[:, None]
-    caps = tuple(tuple(c * n for c in row) for row in compose.capacities(b, config))
   else:
     comp = compose.sample_compositions(k_comp, b * n, config)
     unit, reach = _unit_severity(comp, h, w)
@@ -151,13 +150,17 @@ def _make_tiers(key, images, n, config, mode):
     comp = jax.tree.map(lambda a: a[rows], comp)
     scale = severity.reshape(-1) / unit[rows]
     comp = comp._replace(levels=jnp.clip(comp.levels * scale[:, None], -1.0, 1.0))
-    caps = compose.capacities(b * n, config)
-  out, maps = triplets.apply_compositions(jnp.repeat(images, n, axis=0), comp, caps=caps)
+  if executor == "batched" and mode == "scaled":  # n copies of each composition
+    caps = tuple(tuple(c * n for c in row) for row in compose.capacities(b, config))
+    out, maps = execute.apply_compositions(jnp.repeat(images, n, axis=0), comp, caps=caps)
+  else:
+    out, maps = execute.run(jnp.repeat(images, n, axis=0), comp, config=config,
+                            executor=executor, mesh=mesh)
   return Tier(out.reshape(b, n, h, w, 3), severity, maps.reshape(b, n, h, w, -1))
 
 
 def make_tier(key: jax.Array, image: jax.typing.ArrayLike, n: int, config=None, *,
-              mode: str = "mixed") -> Tier:
+              mode: str = "mixed", executor: str = "auto") -> Tier:
   """``n`` images of one content with strictly increasing severity.
 
   Args:
@@ -169,6 +172,7 @@ def make_tier(key: jax.Array, image: jax.typing.ArrayLike, n: int, config=None, 
     mode: ``"mixed"`` (a composition per image, severity comparable across
       types) or ``"scaled"`` (one composition at increasing strength); see the
       module docstring.
+    executor: for ``"mixed"``, as in :func:`~jiqa.distortions.triplets.make_triplets`.
 
   Returns:
     ``Tier(images (n, H, W, 3), severity (n,), maps (n, H, W, T))``, severity
@@ -184,16 +188,18 @@ def make_tier(key: jax.Array, image: jax.typing.ArrayLike, n: int, config=None, 
   if _check_mode(mode) == "scaled":
     return _make_tier_scaled(key, image, n, _tier_config(config))
   return jax.tree.map(lambda a: a[0], _make_tiers(key, image[None], n, _tier_config(config),
-                                                  mode))
+                                                  mode, execute.resolve_executor(executor)))
 
 
 def make_tiers(key: jax.Array, images: jax.typing.ArrayLike, n: int, config=None, *,
-               mode: str = "mixed") -> Tier:
+               mode: str = "mixed", executor: str = "auto", mesh=None) -> Tier:
   """Tiers for a batch ``(B, H, W, 3)``: ``Tier((B, n, H, W, 3), (B, n), (B, n, H, W, T))``.
 
   Each op runs only on the tier members that use it (as :func:`make_triplets`).
   ``mode`` as in :func:`make_tier`; tier ``i`` of ``make_tiers`` is not the
   tier ``make_tier`` draws from the same key (the batch shares the draws).
+  ``executor`` and ``mesh`` as in :func:`~jiqa.distortions.triplets.make_triplets`
+  (the tiers do not depend on them).
 
   Example:
     >>> tiers = make_tiers(jax.random.key(0), images, 4)
@@ -203,4 +209,5 @@ def make_tiers(key: jax.Array, images: jax.typing.ArrayLike, n: int, config=None
   images = triplets.check_images(images, 4, "images")
   if n < 1:
     raise ValueError(f"n: expected at least one image per tier; got {n}.")
-  return _make_tiers(key, images, n, _tier_config(config), _check_mode(mode))
+  return _make_tiers(key, images, n, _tier_config(config), _check_mode(mode),
+                     execute.resolve_executor(executor), mesh)

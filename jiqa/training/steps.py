@@ -114,12 +114,12 @@ def make_batch(step_key: jax.Array, pool: jax.Array, *, config: ml_collections.C
   batch = {}
   if task == "map" or task == "pipeline":
     ref, dist, maps = distortions.make_triplets(
-        jax.random.fold_in(step_key, 2), sharded(crops(0, d.batch_size)), engine)
+        jax.random.fold_in(step_key, 2), sharded(crops(0, d.batch_size)), engine, mesh=mesh)
     batch.update(reference=ref, distorted=dist, maps=maps)
   if task == "scorer" or task == "pipeline":
     refs = sharded(crops(1, d.tier_batch_size))
     tiers = distortions.make_tiers(jax.random.fold_in(step_key, 3), refs, d.tier_size, engine,
-                                   mode=d.get("tier_mode", "mixed"))
+                                   mode=d.get("tier_mode", "mixed"), mesh=mesh)
     batch.update(tier_images=tiers[0], tier_severity=tiers[1], tier_reference=refs)
   return batch
 

@@ -16,7 +16,7 @@ import scipy.ndimage
 import skimage.color
 
 from jiqa import distortions, images
-from jiqa.distortions import compose, triplets
+from jiqa.distortions import compose, execute
 
 # A cheap subset spanning six groups keeps compilation short.
 TYPES = ("gaussian_blur", "jpeg", "white_noise", "darken", "mean_shift", "pixelate",
@@ -148,11 +148,11 @@ def test_batched_triplets_maps_convention_and_swap(photos):
   assert np.abs(np.asarray(other.distorted) - dist).max() > 0.01
 
 
-def test_batched_executor_equals_a_loop_of_single_images(photos):
+@pytest.mark.parametrize("executor", ["batched", "per_image"])
+def test_executors_equal_a_loop_of_single_images(photos, executor):
   batch = jnp.asarray(np.concatenate([photos, photos[::-1]]))   # 8 images
   comp = distortions.sample_compositions(jax.random.key(6), 8, CFG)
-  dist, maps = jax.jit(lambda x, c: distortions.apply_compositions(
-      x, c, caps=distortions.capacities(8, CFG)))(batch, comp)
+  dist, maps = jax.jit(lambda x, c: execute.run(x, c, config=CFG, executor=executor))(batch, comp)
   allowed = tuple(distortions.index(n) for n in TYPES)
   single = jax.jit(lambda x, t, lv, ko, km, kk: distortions.apply_shared(
       x[None], t, lv[None], ko, km, kk, allowed=allowed))
@@ -161,6 +161,25 @@ def test_batched_executor_equals_a_loop_of_single_images(photos):
                     comp.mask_keys[i], comp.mask_kinds[i])
     np.testing.assert_allclose(dist[i], d1[0], atol=2e-5)
     np.testing.assert_allclose(maps[i], m1[0], atol=1e-6)
+
+
+def test_per_image_executor_on_a_mesh_gives_the_same_sharded_batch(photos):
+  from jiqa.training import mesh as mesh_lib
+  batch = jnp.asarray(np.concatenate([photos, photos[::-1]]))   # 8 images, 8 fake devices
+  plain = distortions.make_triplets(jax.random.key(7), batch, CFG, executor="per_image")
+  mesh = mesh_lib.make_mesh()
+  assert mesh.size == 8
+  with jax.set_mesh(mesh):
+    sharded = jax.device_put(batch, mesh_lib.batch_sharding(mesh))
+    trip = distortions.make_triplets(jax.random.key(7), sharded, CFG, executor="per_image",
+                                     mesh=mesh)
+  assert trip.maps.sharding.spec == mesh_lib.batch_sharding(mesh).spec
+  np.testing.assert_allclose(trip.distorted, plain.distorted, atol=2e-6)
+  np.testing.assert_array_equal(trip.maps, plain.maps)
+  with pytest.raises(ValueError, match="executor"):
+    distortions.make_triplets(jax.random.key(7), batch, CFG, executor="gpu")
+  with pytest.raises(ValueError, match="does not split"):
+    distortions.make_triplets(jax.random.key(7), batch[:6], CFG, executor="per_image", mesh=mesh)
 
 
 def test_single_triplet_equals_batch_of_one(photos):
