@@ -11,7 +11,8 @@ Hand-written here (no maintained JAX library has them):
 
 * :func:`gaussian_filter`: a separable Gaussian with replicate borders. Up to a
   half-width of 16 taps it sums shifted copies of the edge-padded image (one
-  fused pass per axis); wider kernels (colour diffusion's) use two dense matrix
+  fused pass per axis, on ``(C, H, W)`` planes: 2.7-3x faster than on the
+  ``(H, W, C)`` layout for gaussian_blur at 256x256 and 512x384, same values); wider kernels (colour diffusion's) use two dense matrix
   products with banded "blur matrices" whose first and last columns hold the
   weight that replication folds onto the border pixels, which cost the same for
   every sigma. Both give the same values to float rounding (~3e-7). The kernel support
@@ -112,6 +113,9 @@ def gaussian_filter(x: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike, *,
     sigma = jnp.asarray(sigma, jnp.float32)
     taps = _gauss_weight(jnp.arange(-radius, radius + 1, dtype=jnp.float32), sigma)
     taps = (taps / jnp.sum(taps)).astype(x.dtype)
+    if x.ndim == 3:  # as (C, H, W) planes: XLA vectorises long rows, not a minor axis of 3
+      planes = jnp.moveaxis(x, -1, 0)
+      return jnp.moveaxis(_taps_along(_taps_along(planes, taps, 1), taps, 2), 0, -1)
     return _taps_along(_taps_along(x, taps, 0), taps, 1)
   kh = blur_matrix(sigma, x.shape[0], radius)
   kw = kh if x.shape[1] == x.shape[0] else blur_matrix(sigma, x.shape[1], radius)

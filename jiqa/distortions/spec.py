@@ -175,3 +175,27 @@ def blend_from_identity(image: jax.Array, distorted: jax.Array,
   """
   t = jnp.clip(jnp.asarray(level, image.dtype) / KADID_LEVELS[0], 0.0, 1.0)
   return image + t * (distorted - image)
+
+
+def materialize(tree):
+  """Returns ``tree`` unchanged, computed once into memory before its consumers run.
+
+  Some ops read an intermediate many times (shifted windows, lifting steps).
+  XLA fuses a cheap producer into each consumer and recomputes it there, which
+  can cost far more than storing it. ``jax.lax.optimization_barrier`` prevents
+  that on GPU and TPU, but XLA:CPU expands the barrier away before fusion, so
+  on the CPU backend the value goes through a ``lax.cond`` whose two branches
+  return it (operands of a conditional are materialised; its predicate, a
+  value compared with itself, cannot be folded). Hand-written: no library
+  offers it.
+
+  Example:
+    >>> noisy = materialize(jnp.clip(image + noise, 0, 1))  # read 25 times below
+  """
+  if jax.default_backend() != "cpu":
+    return jax.lax.optimization_barrier(tree)
+  leaves = jax.tree.leaves(tree)
+  if not leaves:
+    return tree
+  probe = jnp.ravel(leaves[0])[0]
+  return jax.lax.cond(probe == probe, lambda t: t, lambda t: t, tree)
