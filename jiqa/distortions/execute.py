@@ -224,7 +224,7 @@ def apply_per_image(images: jax.Array, comp: compose.Composition, *,
 
     def active(x):
       out = jax.lax.switch(branch_of[jnp.maximum(t, 0)], branches, k_op, x, lv)
-      m = masks.mask(k_mask, kind, h, w)
+      m = masks.mask_switch(k_mask, kind, h, w)
       return x + m[:, :, None] * (out - x), m
 
     return jax.lax.cond(t >= 0, active, lambda x: (x, jnp.zeros((h, w), x.dtype)), x)

@@ -189,6 +189,19 @@ def mask(key: jax.Array, kind: jax.typing.ArrayLike, height: int, width: int) ->
   return out
 
 
+def mask_switch(key: jax.Array, kind: jax.typing.ArrayLike, height: int, width: int) -> jax.Array:
+  """The same mask as :func:`mask`, computing only the chosen kind (``lax.switch``).
+
+  Use it where ``kind`` is not batched (under ``vmap`` a switch computes every
+  kind, like :func:`mask`); a ``kind`` outside ``[0, 4]`` is clamped, as there.
+
+  Example:
+    >>> m = mask_switch(jax.random.key(0), jnp.int32(2), 64, 96)   # blobs
+  """
+  fns = [lambda k, f=f: f(k, height, width) for f in _KIND_FNS]
+  return jax.lax.switch(jnp.asarray(kind, jnp.int32), fns, key)
+
+
 def kind_index(name: str) -> int:
   """The index of mask kind ``name`` in :data:`MASK_KINDS`.
 
