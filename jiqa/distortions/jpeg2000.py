@@ -211,12 +211,31 @@ def estimated_bits(magnitude: jax.Array, log2_step: jax.Array) -> jax.Array:
   Returns:
     The :data:`RATE_MODEL` estimate of the coefficients' bits (headers not included).
   """
-  q = jnp.floor(magnitude * jnp.exp2(-log2_step))
+  return _bits(magnitude, _neighbour_max(magnitude), log2_step)
+
+
+def _neighbour_max(magnitude: jax.Array) -> jax.Array:
+  """The largest magnitude among the 4 neighbours (0 outside), same shape."""
+  pad = jnp.pad(magnitude, ((1, 1), (1, 1), (0, 0)))
+  return jnp.maximum(jnp.maximum(pad[:-2, 1:-1], pad[2:, 1:-1]),
+                     jnp.maximum(pad[1:-1, :-2], pad[1:-1, 2:]))
+
+
+def _bits(magnitude: jax.Array, neighbour_max: jax.Array, log2_step: jax.Array) -> jax.Array:
+  """:func:`estimated_bits` from the magnitudes and their neighbours' maxima.
+
+  A coefficient is significant when ``floor(m / step) >= 1``; as ``1 / step`` is
+  a power of two the products are exact, so "a neighbour is significant" is
+  exactly "the neighbours' maximum times ``1 / step`` is >= 1". The maxima are
+  computed once per image, not at every step of the rate search (1.3x faster
+  jpeg2000 at 512x384).
+  """
+  scale = jnp.exp2(-log2_step)
+  q = jnp.floor(magnitude * scale)
   sig = q >= 1
-  pad = jnp.pad(sig, ((1, 1), (1, 1), (0, 0)))
-  near = pad[:-2, 1:-1] | pad[2:, 1:-1] | pad[1:-1, :-2] | pad[1:-1, 2:]
+  near = neighbour_max * scale >= 1
   a, b, c, _ = RATE_MODEL
-  # One fused reduction (three separate sums would each recompute q and the neighbours).
+  # One fused reduction (three separate sums would each recompute q).
   cost = jnp.where(sig, a * jnp.log2(jnp.maximum(q, 1.0)) + b, jnp.where(near, c, 0.0))
   return jnp.sum(cost)
 
@@ -245,17 +264,20 @@ def jpeg2000_compress_decompress(image: jax.typing.ArrayLike, ratio: jax.typing.
   h, w, _ = image.shape
   levels = num_levels(h, w) if levels is None else levels
   ycc = (colorspace.rgb_to_ycbcr(image) - 0.5) * 255.0
-  coeffs = cdf97_forward(ycc, levels)
+  # Per (H, W) plane: XLA vectorises the lifting along long rows, not a minor axis
+  # of 3 (forward transform ~2x faster; the inverse is faster on (H, W, 3)).
+  coeffs = jnp.stack([cdf97_forward(ycc[..., c], levels) for c in range(3)], axis=-1)
   weight = jnp.asarray(_band_norms(h, w, levels)[..., None] * _NORM_COMPONENT[None, None, :],
                        jnp.float32)
   magnitude = jax.lax.stop_gradient(jnp.abs(coeffs) * weight)
+  neighbours = _neighbour_max(magnitude)
   total = 24.0 * h * w / jnp.maximum(jnp.asarray(ratio, jnp.float32), 1.0)
   target = jnp.maximum(total - RATE_MODEL[3], _MIN_PAYLOAD * total)
 
   def bisect(_, bounds):
     lo, hi = bounds
     mid = 0.5 * (lo + hi)
-    too_big = estimated_bits(magnitude, mid) > target
+    too_big = _bits(magnitude, neighbours, mid) > target
     return jnp.where(too_big, mid, lo), jnp.where(too_big, hi, mid)
 
   lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect,
