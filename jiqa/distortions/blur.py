@@ -98,9 +98,10 @@ def gaussian_filter(x: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike, *,
     radius: static half-width of the support, at least ``ceil(2 * max sigma)``.
     direct: static; ``True`` sums ``2 radius + 1`` shifted copies per axis,
       ``False`` uses the banded matrix products, ``None`` (default) sums when
-      ``radius <= DIRECT_MAX_RADIUS``. The sums are fused into the consumer by
-      XLA, so pass ``False`` when the result feeds costly per-channel work
-      (``high_sharpen``'s CIELAB round trip ran 5-9x slower with the sums).
+      ``radius <= DIRECT_MAX_RADIUS``. XLA fuses the sums with their producer
+      and consumer: where either is costly per pixel (a colour conversion),
+      pass the input and take the output through
+      :func:`jiqa.distortions.spec.materialize`, as ``high_sharpen`` does.
 
   Returns:
     The blurred ``(H, W, C)`` array (as ``imgaussfilt(x, sigma)`` in MATLAB).

@@ -178,16 +178,18 @@ def blend_from_identity(image: jax.Array, distorted: jax.Array,
 
 
 def materialize(tree):
-  """Returns ``tree`` unchanged, computed once into memory before its consumers run.
+  """Returns ``tree``'s values, computed once into memory before their consumers run.
 
   Some ops read an intermediate many times (shifted windows, lifting steps).
   XLA fuses a cheap producer into each consumer and recomputes it there, which
   can cost far more than storing it. ``jax.lax.optimization_barrier`` prevents
   that on GPU and TPU, but XLA:CPU expands the barrier away before fusion, so
-  on the CPU backend the value goes through a ``lax.cond`` whose two branches
-  return it (operands of a conditional are materialised; its predicate, a
-  value compared with itself, cannot be folded). Hand-written: no library
-  offers it.
+  on the CPU backend the values go through a ``lax.cond`` (the operands of a
+  conditional are materialised). Its predicate, a value ``p`` of the tree
+  compared with itself, is false only if ``p`` is NaN; that branch adds
+  ``0 * p`` to every leaf, so NaN input gives NaN output either way, and the
+  two branches differ, which stops XLA from folding the conditional away.
+  Hand-written: no library offers it.
 
   Example:
     >>> noisy = materialize(jnp.clip(image + noise, 0, 1))  # read 25 times below
@@ -198,4 +200,8 @@ def materialize(tree):
   if not leaves:
     return tree
   probe = jnp.ravel(leaves[0])[0]
-  return jax.lax.cond(probe == probe, lambda t: t, lambda t: t, tree)
+
+  def poisoned(t):
+    return jax.tree.map(lambda leaf: leaf + (0 * probe).astype(leaf.dtype), t)
+
+  return jax.lax.cond(probe == probe, lambda t: t, poisoned, tree)
