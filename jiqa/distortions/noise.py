@@ -60,7 +60,7 @@ import numpy as np
 
 from jiqa.distortions import colorspace
 from jiqa.distortions.counter_random import uniform_bits
-from jiqa.distortions.spec import DistortionSpec, check_image, kadid_param
+from jiqa.distortions.spec import DistortionSpec, check_image, kadid_param, materialize
 
 WHITE_NOISE_VARIANCES = (0.001, 0.002, 0.003, 0.005, 0.01)
 WHITE_NOISE_COLOR_VARIANCES = (0.0001, 0.0005, 0.001, 0.002, 0.003)
@@ -206,7 +206,7 @@ def nl_means(image: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike,
     raise ValueError(f"image: needs height and width > {pad} for this window; "
                      f"got {x.shape}.")
   planes = [jnp.pad(x[..., c], pad, mode="reflect") for c in range(n_chan)]
-  planes = jax.lax.optimization_barrier(planes)   # read many times: materialise once
+  planes = materialize(planes)   # read many times: materialise once
   h2 = jnp.maximum(jnp.asarray(h, x.dtype) ** 2, 1e-12)
   var2 = 2 * jnp.asarray(sigma, x.dtype) ** 2
   norm = 1.0 / ((2 * r + 1) ** 2 * n_chan)
@@ -221,9 +221,13 @@ def nl_means(image: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike,
         continue
       d2 = sum((p[a:a + rows, a:a + cols] - p[a + dy:a + dy + rows, a + dx:a + dx + cols]) ** 2
                for p in planes)
-      box = sum(d2[i:i + height + 2 * s] for i in range(2 * r + 1))
+      # Each intermediate is stored once (spec.materialize): fused, XLA recomputed
+      # the squared differences under every tap of the box (together with the
+      # weights' materialisation 1.2-1.4x faster at 512x384, same values).
+      d2 = materialize(d2)
+      box = materialize(sum(d2[i:i + height + 2 * s] for i in range(2 * r + 1)))
       box = sum(box[:, j:j + width + 2 * s] for j in range(2 * r + 1)) * norm
-      w = jnp.exp(-jnp.maximum(box - var2, 0.0) / h2)
+      w = materialize(jnp.exp(-jnp.maximum(box - var2, 0.0) / h2))
       w_plus = w[s:s + height, s:s + width]                      # w(p, p + o)
       w_minus = w[s - dy:s - dy + height, s - dx:s - dx + width]  # w(p, p - o)
       num = [n + w_plus * p[pad + dy:pad + dy + height, pad + dx:pad + dx + width]
@@ -257,7 +261,7 @@ def denoise(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Array
   noisy = jnp.clip(image + sigma * noise, 0.0, 1.0)
   # Materialise the noisy image: otherwise XLA fuses the noise generation into
   # each of the many shifted reads of nl_means and recomputes it (2x slower).
-  noisy = jax.lax.optimization_barrier(noisy)
+  noisy = materialize(noisy)
   out = nl_means(noisy, sigma, h_factor * sigma, search_radius=search_radius)
   return jnp.where(sigma > 0, jnp.clip(out, 0.0, 1.0), image)
 
