@@ -152,7 +152,7 @@ def _minmax(e: jax.Array) -> jax.Array:
 
 def edge_mask(image: jax.Array) -> jax.Array:
   """KADID's colour-shift blending mask in ``[0, 1]``, large near strong edges."""
-  gray = image @ jnp.array([0.2989, 0.5870, 0.1140], image.dtype)
+  gray = 0.2989 * image[..., 0] + 0.5870 * image[..., 1] + 0.1140 * image[..., 2]  # no 3-dot
   gy, gx = jnp.gradient(gray) if min(gray.shape) > 1 else (gray * 0, gray * 0)
   e = jnp.sqrt(gx ** 2 + gy ** 2 + 1e-12)
   e = _minmax(gaussian_filter(e[..., None], 4.0, radius=gaussian_radius(4.0))[..., 0])
