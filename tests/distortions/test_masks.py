@@ -63,3 +63,14 @@ def test_bad_kind_raises():
     masks.mask(KEYS[0], 7, 4, 4)
   with pytest.raises(ValueError, match="mask kind"):
     masks.kind_index("circle")
+
+
+def test_mask_switch_equals_mask_for_every_kind():
+  key = jax.random.key(11)
+  switch = jax.jit(lambda k, kind: masks.mask_switch(k, kind, 48, 40))
+  for kind in range(len(masks.MASK_KINDS)):
+    np.testing.assert_allclose(switch(key, jnp.int32(kind)), masks.mask(key, kind, 48, 40),
+                               atol=1e-6)
+  # Out-of-range kinds are clamped, as by mask().
+  np.testing.assert_allclose(switch(key, jnp.int32(9)), masks.mask(key, jnp.int32(9), 48, 40),
+                             atol=1e-6)
