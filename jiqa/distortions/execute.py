@@ -7,10 +7,10 @@ apply it, with the same results (to float rounding, ~1e-6) and different costs:
 * :func:`apply_per_image` (``executor="per_image"``, the default on CPU): a
   ``lax.map`` over the images and a ``lax.scan`` over each image's steps, where a
   ``lax.switch`` on an unbatched index runs only the chosen op. No work is wasted
-  on empty slots and each op is compiled once. On the 2-core CPU it makes
-  1.29x (256x256, batch 64) and 1.48x (512x384, batch 32) the triplets per second
-  of the batched executor, side by side, and compiles in ~18 s instead of ~65 s
-  (``benchmarks/distortions.py --executor``).
+  on empty slots and each op is compiled once. On the 2-core CPU
+  (``python benchmarks/distortions.py --executors``, interleaved calls) it makes
+  172.5 against 121.7 triplets/s at 256x256, batch 64 (1.42x), and 53.5 against
+  32.0 at 512x384, batch 32 (1.67x), and compiles in 17-20 s instead of 72-73 s.
 * :func:`apply_compositions` (``executor="batched"``, the default on GPU/TPU):
   each op runs once per step, vmapped over a gathered sub-batch of static size
   (:func:`jiqa.distortions.compose.capacities`), then is gathered back. Wide,
