@@ -192,6 +192,43 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
   return x, _maps(step_masks, step_types, step_levels)
 
 
+def _switch_ops(allowed: tuple[int, ...], *, shared_key: bool):
+  """``(branch_of, ops)``: ``lax.switch(branch_of[t], ops, key, x, level)`` runs op ``t``.
+
+  ``shared_key``: the ops are vmapped over ``N`` images that share one key (each
+  with its own level), for :func:`apply_shared`.
+  """
+  specs = table.specs()
+  branch_of = np.zeros(len(specs), np.int32)
+  for b, t in enumerate(allowed):
+    branch_of[t] = b
+  ops = [specs[t].fn for t in allowed]
+  if shared_key:
+    ops = [jax.vmap(f, in_axes=(None, 0, 0)) for f in ops]
+  return jnp.asarray(branch_of), ops
+
+
+def _scan_steps(x: jax.Array, steps, ops, branch_of, h: int, w: int):
+  """Applies one composition's steps to ``x`` (``(H, W, 3)`` or ``(N, H, W, 3)``).
+
+  A ``lax.scan`` over the steps ``(types, levels, op_keys, mask_keys, mask_kinds)``;
+  a ``lax.cond`` skips empty steps (type -1), a ``lax.switch`` runs only the
+  chosen op and :func:`masks.mask_switch` draws only the chosen mask kind.
+  Returns the distorted ``x`` and the masks ``(K, H, W)`` (zero for empty steps).
+  """
+  def step(x, inputs):
+    t, lv, k_op, k_mask, kind = inputs
+
+    def active(x):
+      out = jax.lax.switch(branch_of[jnp.maximum(t, 0)], ops, k_op, x, lv)
+      m = masks.mask_switch(k_mask, kind, h, w)
+      return x + m[..., None] * (out - x), m
+
+    return jax.lax.cond(t >= 0, active, lambda x: (x, jnp.zeros((h, w), x.dtype)), x)
+
+  return jax.lax.scan(step, x, steps)
+
+
 def apply_per_image(images: jax.Array, comp: compose.Composition, *,
                     allowed: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
   """Applies each image's composition to it alone: no padded slots, each op compiled once.
@@ -211,30 +248,11 @@ def apply_per_image(images: jax.Array, comp: compose.Composition, *,
     >>> comp = compose.sample_compositions(key, 8, cfg)
     >>> dist, maps = apply_per_image(images, comp, allowed=tuple(range(25)))
   """
-  n, h, w, _ = images.shape
-  specs = table.specs()
-  branch_of = np.zeros(len(specs), np.int32)
-  for b, t in enumerate(allowed):
-    branch_of[t] = b
-  branch_of = jnp.asarray(branch_of)
-  branches = [specs[t].fn for t in allowed]
-
-  def step(x, inputs):
-    t, lv, k_op, k_mask, kind = inputs
-
-    def active(x):
-      out = jax.lax.switch(branch_of[jnp.maximum(t, 0)], branches, k_op, x, lv)
-      m = masks.mask_switch(k_mask, kind, h, w)
-      return x + m[:, :, None] * (out - x), m
-
-    return jax.lax.cond(t >= 0, active, lambda x: (x, jnp.zeros((h, w), x.dtype)), x)
-
-  def one(args):
-    image, steps = args
-    return jax.lax.scan(step, image, steps)
-
+  h, w = images.shape[1:3]
+  branch_of, ops = _switch_ops(allowed, shared_key=False)
   steps = (comp.types, comp.levels, comp.op_keys, comp.mask_keys, comp.mask_kinds)
-  dist, step_masks = jax.lax.map(one, (images, steps))                  # (N, K, H, W)
+  dist, step_masks = jax.lax.map(lambda a: _scan_steps(*a, ops, branch_of, h, w),
+                                 (images, steps))                       # (N, K, H, W)
   return dist, _maps(jnp.moveaxis(step_masks, 1, 0), comp.types.T, comp.levels.T)
 
 
@@ -278,7 +296,8 @@ def apply_shared(images: jax.Array, types: jax.Array, levels: jax.Array, op_keys
                  allowed: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
   """Applies one composition (types, keys, masks) to ``N`` images with their own levels.
 
-  Only the chosen op runs at each step (``lax.switch`` on an unbatched index).
+  Only the chosen op runs at each step (``lax.switch`` on an unbatched index),
+  as in :func:`apply_per_image`, whose step loop it shares.
 
   Args:
     images: float32 ``(N, H, W, 3)``.
@@ -296,28 +315,9 @@ def apply_shared(images: jax.Array, types: jax.Array, levels: jax.Array, op_keys
     ...                           c.mask_keys[0], c.mask_kinds[0], allowed=tuple(range(25)))
   """
   n, h, w, _ = images.shape
-  specs = table.specs()
-  sign = jnp.asarray(_map_sign())
-  branch_of = np.zeros(len(specs) + 1, np.int32)  # table index + 1 -> branch (0 = none)
-  for b, t in enumerate(allowed):
-    branch_of[t + 1] = b + 1
-  branches = [lambda key, x, lv: x] + [
-      (lambda f: lambda key, x, lv: jax.vmap(f, in_axes=(None, 0, 0))(key, x, lv))(specs[t].fn)
-      for t in allowed]
-
-  def step(carry, inputs):
-    x, maps = carry
-    t, lv, k_op, k_mask, kind = inputs
-    out = jax.lax.switch(jnp.asarray(branch_of)[t + 1], branches, k_op, x, lv)
-    m = masks.mask(k_mask, kind, h, w) * (t >= 0)
-    x = x + m[None, :, :, None] * (out - x)
-    value = sign[jnp.maximum(t, 0)] * lv[:, None, None] * m
-    onehot = (jnp.arange(len(specs)) == t).astype(jnp.float32)
-    maps = maps + value[..., None] * onehot
-    return (x, maps), None
-
-  init = (images, jnp.zeros((n, h, w, len(specs)), jnp.float32))
-  (x, maps), _ = jax.lax.scan(step, init, (types, levels.T, op_keys, mask_keys, mask_kinds))
-  return x, maps
-
-
+  branch_of, ops = _switch_ops(allowed, shared_key=True)
+  x, step_masks = _scan_steps(images, (types, levels.T, op_keys, mask_keys, mask_kinds),
+                              ops, branch_of, h, w)                     # masks (K, H, W)
+  k = types.shape[0]
+  return x, _maps(jnp.broadcast_to(step_masks[:, None], (k, n, h, w)),
+                  jnp.broadcast_to(types[:, None], (k, n)), levels.T)
