@@ -1,6 +1,6 @@
 """Training throughput and the share of step time spent generating triplets/tiers.
 
-  python benchmarks/training.py [--config configs/pipeline.py:full] [--steps 5] [--crop N]
+  python benchmarks/training.py [--config pipeline:full | FILE.py:arg] [--steps 5] [--crop N]
 
 On whatever backend is present (all its devices), times the jitted train step
 and, separately, the jitted data generation alone (random crops + the engine's
@@ -35,7 +35,7 @@ def timed(fn, *args, n):
 
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  p.add_argument("--config", default=os.path.join(pipeline.REPO_CONFIGS, "pipeline.py") + ":full")
+  p.add_argument("--config", default="pipeline:full")
   p.add_argument("--steps", type=int, default=5)
   p.add_argument("--crop", type=int, default=None, help="override data.crop_size")
   p.add_argument("--batch", type=int, default=None, help="override both batch sizes")

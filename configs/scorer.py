@@ -1,20 +1,3 @@
-"""The relational scorer alone, trained on tiers with a ranking loss.
+"""``--config configs/scorer.py[:arg]`` from a checkout: the config shipped as ``jiqa.configs.scorer``."""
 
-Same sizes as ``configs/pipeline.py`` ("" CPU default, "smoke", "full").
-"""
-
-import os
-
-import ml_collections
-
-from jiqa.pipeline import load_config_file
-
-_PIPELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pipeline.py")
-
-
-def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  """Returns the scorer config; ``arg`` is "", "smoke" or "full"."""
-  c = load_config_file(f"{_PIPELINE}:{arg}")
-  c.task = "scorer"
-  c.train.map_weight = 0.0
-  return c
+from jiqa.configs.scorer import get_config  # noqa: F401

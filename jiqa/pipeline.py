@@ -1,9 +1,9 @@
 """``jiqa run``: the README's main job — train the relational pipeline, evaluate it,
 write a report folder.
 
-  jiqa run --out DIR [--config configs/pipeline.py[:smoke|:full]] [--images DIR]
+  jiqa run --out DIR [--config pipeline[:smoke|:full] | FILE.py[:arg]] [--images DIR]
 
-trains the map predictor and the scorer together (``configs/pipeline.py``, the
+trains the map predictor and the scorer together (``jiqa/configs/pipeline.py``, the
 CPU default unless told otherwise) on the photos bundled with scikit-image (or
 ``--images``), resuming if ``DIR`` already holds a checkpoint, then evaluates
 on the held-out images for seen and held-out distortion types and writes:
@@ -18,41 +18,21 @@ on the held-out images for seen and held-out distortion types and writes:
 and prints a summary table.
 
 Example:
-  $ jiqa run --out report --config configs/pipeline.py:smoke
+  $ jiqa run --out report --config pipeline:smoke
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
 import time
 
-REPO_CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                            "configs")
-DEFAULT_CONFIG = os.path.join(REPO_CONFIGS, "pipeline.py")
+from jiqa import configs
+from jiqa.configs import load_config_file  # noqa: F401  (re-exported for older callers)
 
-
-def load_config_file(spec: str):
-  """Loads ``path.py[:arg]`` and returns its ``get_config(arg)``.
-
-  Raises:
-    ValueError: if the file does not exist or has no ``get_config``.
-
-  Example:
-    >>> cfg = load_config_file("configs/pipeline.py:smoke")  # doctest: +SKIP
-  """
-  path, _, arg = spec.partition(":")
-  if not os.path.isfile(path):
-    raise ValueError(f"config: no such file {path!r} (expected e.g. configs/pipeline.py:smoke).")
-  module_spec = importlib.util.spec_from_file_location("jiqa_run_config", path)
-  module = importlib.util.module_from_spec(module_spec)
-  module_spec.loader.exec_module(module)
-  if not hasattr(module, "get_config"):
-    raise ValueError(f"config: {path!r} defines no get_config(arg).")
-  return module.get_config(arg)
+DEFAULT_CONFIG = configs.DEFAULT
 
 
 def write_report(config, graphdef, state, images, out_dir: str, *, mesh, extra=None,
@@ -127,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
   parser = argparse.ArgumentParser(prog="jiqa run", description=__doc__.split("\n\n")[0])
   parser.add_argument("--out", required=True, help="report folder (also the training workdir)")
   parser.add_argument("--config", default=DEFAULT_CONFIG,
-                      help="config file[:arg], e.g. configs/pipeline.py:smoke")
+                      help="a shipped config NAME[:arg] (pipeline, map_predictor, scorer) or file.py[:arg]; "
+                           "default: pipeline (e.g. pipeline:smoke)")
   parser.add_argument("--images", default=None,
                       help="folder of images to train on (default: scikit-image's photos)")
   parser.add_argument("--no-progress", action="store_true", help="hide progress bars")

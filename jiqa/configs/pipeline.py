@@ -1,0 +1,71 @@
+"""The whole pipeline: map predictor and relational scorer trained jointly.
+
+``get_config("")`` is the README's CPU default (train + evaluate within 15 min
+on 2 cores); ``get_config("smoke")`` runs in seconds (tests); ``get_config(
+"full")`` is the GPU/TPU size. Use as ``--config pipeline:smoke`` (or ``configs/pipeline.py:smoke`` in a checkout).
+"""
+
+import ml_collections
+
+# Held out from training, one per group: blur, compression, noise.
+HOLDOUT_TYPES = ("lens_blur", "jpeg2000", "multiplicative_noise")
+# Four colour photos held out for evaluation (the rest of the bundled photos train).
+HOLDOUT_IMAGES = ("chelsea", "coffee", "rocket", "immunohistochemistry")
+
+
+def get_config(arg: str = "") -> ml_collections.ConfigDict:
+  """Returns the pipeline config; ``arg`` is "", "smoke" or "full"."""
+  if arg not in ("", "smoke", "full"):
+    raise ValueError(f"arg must be '', 'smoke' or 'full'; got {arg!r}.")
+  c = ml_collections.ConfigDict()
+  c.task = "pipeline"
+  c.seed = 0
+  c.num_devices = 0  # 0: every device of every process.
+
+  c.data = ml_collections.ConfigDict(dict(
+      folder="",          # a folder of images; "" = the photos bundled with scikit-image
+      names=(),           # which bundled photos (() = all)
+      holdout_images=HOLDOUT_IMAGES,
+      pool_size=192, crop_size=64, batch_size=8, tier_batch_size=16, tier_size=4,
+      # "mixed": each tier image has its own composition (jiqa.distortions.tiers).
+      tier_mode="mixed"))
+  c.engine = ml_collections.ConfigDict()  # overrides of jiqa.distortions.default_config()
+  c.model = ml_collections.ConfigDict(dict(
+      map=dict(backbone="unet", width=16, depth=2),
+      # The scorer reads SSIM-style relational statistics (jiqa.models.pair_stats) and is
+      # anchored on the reference (see jiqa/models/scorer.py for the measured comparison).
+      scorer=dict(backbone="stats", width=32, depth=3, antisymmetric=False),
+      scorer_reads_maps=False))
+  c.optim = ml_collections.ConfigDict(dict(
+      learning_rate=2e-3, warmup_steps=50, weight_decay=1e-4, clip_norm=1.0))
+  c.train = ml_collections.ConfigDict(dict(
+      steps=300, map_weight=1.0, rank_weight=1.0, map_loss_kind="huber",
+      ranking_kind="pairwise", ranking_scope="batch", log_every=10, eval_every=0,
+      checkpoint_every=100, max_to_keep=2))
+  c.eval = ml_collections.ConfigDict(dict(
+      holdout_types=HOLDOUT_TYPES, crop_size=176, crops_per_image=8, tier_size=5,
+      gmc_samples=30, num_pictures=4, seed=1,  # ms_ssim needs crops >= 161
+      tier_mode="mixed", scaled_tiers=True))
+
+  if arg == "smoke":
+    c.data.names = ("astronaut", "camera", "chelsea")
+    c.data.holdout_images = ("chelsea",)
+    c.data.update(pool_size=176, crop_size=32, batch_size=8, tier_batch_size=8, tier_size=3)
+    c.model.map.update(width=8, depth=2)
+    c.model.scorer.update(width=8, depth=2)
+    # A few cheap types so the engine compiles in seconds (the full bank takes minutes).
+    c.engine.types = ("gaussian_blur", "white_noise", "darken", "mean_shift", "jpeg")
+    c.engine.max_distortions = 2
+    c.eval.holdout_types = ("impulse_noise",)
+    c.optim.warmup_steps = 1
+    c.train.update(steps=3, log_every=1, eval_every=3, checkpoint_every=2)
+    c.eval.update(crop_size=176, crops_per_image=2, tier_size=3, gmc_samples=5, num_pictures=2)
+  elif arg == "full":
+    c.data.update(pool_size=512, crop_size=256, batch_size=64, tier_batch_size=32, tier_size=6)
+    c.model.map.update(width=64, depth=4)
+    c.model.scorer.update(width=64, depth=4)
+    c.optim.update(learning_rate=1e-3, warmup_steps=2000)
+    c.train.update(steps=100_000, log_every=100, eval_every=2000, checkpoint_every=2000,
+                   max_to_keep=3)
+    c.eval.update(crop_size=256, crops_per_image=64, tier_size=6, gmc_samples=100)
+  return c
