@@ -1,8 +1,11 @@
 """The ``jiqa`` command line: one subcommand per job, each defined in its own module.
 
   jiqa gmc ...       Granularity-Modulated Correlation of IQA predictions (jiqa.gmc.cli)
-  jiqa gallery ...   every distortion at its five KADID levels (jiqa.distortions.gallery)
+  jiqa gallery ...   every distortion at its five KADID levels (jiqa.gallery)
   jiqa run ...       train and evaluate the relational pipeline (jiqa.pipeline)
+  jiqa compare ...   score one image pair and say which distortions it holds (jiqa.compare)
+  jiqa score ...     score folders of image pairs matched by file name (jiqa.score_folders)
+  jiqa --version     the installed version
 
 Each subcommand module exposes ``main(argv: list[str]) -> int``.
 """
@@ -14,13 +17,15 @@ import sys
 
 _COMMANDS = {
     "gmc": ("jiqa.gmc.cli", "Granularity-Modulated Correlation surfaces and scores."),
-    "gallery": ("jiqa.distortions.gallery", "Picture of every distortion at its five levels."),
+    "gallery": ("jiqa.gallery", "Picture of every distortion at its five levels."),
     "run": ("jiqa.pipeline", "Train and evaluate the relational pipeline, write a report."),
+    "compare": ("jiqa.compare", "Score one image pair; name its distortions, where and how strong."),
+    "score": ("jiqa.score_folders", "Score folders of image pairs (matched by file name) to CSV."),
 }
 
 
 def _usage() -> str:
-  lines = ["usage: jiqa COMMAND [options]", "", "commands:"]
+  lines = ["usage: jiqa [--version] COMMAND [options]", "", "commands:"]
   lines += [f"  {name:<9} {doc}" for name, (_, doc) in _COMMANDS.items()]
   lines += ["", "Run 'jiqa COMMAND --help' for a command's options."]
   return "\n".join(lines)
@@ -31,6 +36,10 @@ def main(argv: list[str] | None = None) -> int:
   if not argv or argv[0] in ("-h", "--help"):
     print(_usage())
     return 0 if argv else 2
+  if argv[0] in ("-V", "--version"):
+    from jiqa import __version__
+    print(f"jiqa {__version__}")
+    return 0
   cmd, rest = argv[0], argv[1:]
   if cmd not in _COMMANDS:
     print(f"jiqa: unknown command {cmd!r}.\n\n{_usage()}", file=sys.stderr)
