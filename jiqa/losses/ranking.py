@@ -33,6 +33,7 @@ import jax.numpy as jnp
 import optax
 
 RANKING_KINDS = ("listmle", "softmax", "pairwise")
+RANKING_SCOPES = ("tier", "batch")
 
 
 def _check(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike):
@@ -105,13 +106,21 @@ def pairwise_logistic_loss(scores: jax.typing.ArrayLike,
 
 
 def ranking_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike, *,
-                 kind: str = "listmle") -> jax.Array:
+                 kind: str = "listmle", scope: str = "tier") -> jax.Array:
   """Ranking loss of ``scores`` (higher = better) against ``severity`` (higher = worse).
+
+  With ``scope="batch"`` the ``B x n`` items, each scored against its own
+  pristine reference, are ranked as one list: severity (the maps' distortion
+  mass, :func:`jiqa.distortions.map_severity`) is on one scale for every
+  content, so images of different contents are compared too (``B n (B n - 1)
+  / 2`` pairs instead of ``B n (n - 1) / 2``).
 
   Args:
     scores: ``(B, n)`` model scores.
     severity: ``(B, n)`` severities of the same items.
     kind: ``"listmle"``, ``"softmax"`` or ``"pairwise"`` (see the module docstring).
+    scope: ``"tier"`` (rank within each of the ``B`` lists) or ``"batch"``
+      (rank all ``B n`` items as one list).
 
   Returns:
     The scalar loss, averaged over lists (pairs for ``"pairwise"``).
@@ -120,10 +129,15 @@ def ranking_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike, *
     >>> float(ranking_loss(jnp.array([[9., 0.]]), jnp.array([[0., 1.]]), kind="listmle")) < 1e-3
     True
   """
+  if kind not in RANKING_KINDS:
+    raise ValueError(f"kind must be one of {RANKING_KINDS}; got {kind!r}.")
+  if scope not in RANKING_SCOPES:
+    raise ValueError(f"scope must be one of {RANKING_SCOPES}; got {scope!r}.")
+  if scope == "batch":
+    scores, severity = _check(scores, severity)
+    scores, severity = scores.reshape(1, -1), severity.reshape(1, -1)
   if kind == "listmle":
     return listmle_loss(scores, severity)
   if kind == "softmax":
     return softmax_ranking_loss(scores, severity)
-  if kind == "pairwise":
-    return pairwise_logistic_loss(scores, severity)
-  raise ValueError(f"kind must be one of {RANKING_KINDS}; got {kind!r}.")
+  return pairwise_logistic_loss(scores, severity)

@@ -1,19 +1,23 @@
-"""The pure, jitted train step: data made on the device, map and ranking losses.
+"""The pure train step on a batch, the batch made on the device, and their jitted join.
 
-One step of ``config.task``:
+Three pieces, as in the flax examples' ``train_step(state, batch)``:
 
-* ``"map"``: a batch of triplets ``(reference, distorted, maps)`` made by
-  :func:`jiqa.distortions.make_triplet` from random crops; the map predictor
-  reads ``(distorted, reference)`` and is trained with
-  :func:`jiqa.losses.map_loss` (signed-map regression + presence BCE).
-* ``"scorer"``: a batch of tiers (one content, ``n`` images of strictly
-  increasing severity, :func:`jiqa.distortions.make_tier`); the scorer scores
-  each tier image against the pristine crop and is trained with
-  :func:`jiqa.losses.ranking_loss`.
-* ``"pipeline"``: both batches in the same step and the weighted sum
+* :func:`make_batch` ``(key, pool, *, engine, sizes...)``: random crops of the
+  pool and their triplets ``(reference, distorted, maps)`` (for the map
+  predictor, :func:`jiqa.distortions.make_triplets`) and/or tiers (one
+  content, ``n`` images of strictly increasing severity, for the scorer,
+  :func:`jiqa.distortions.make_tiers`). Any other source of data (a folder of
+  labelled pairs) can build the same dict.
+* :func:`train_step` ``(graphdef, state, batch, *, tx, options)``: one
+  optimisation step of the losses of :func:`compute_losses` on a batch;
+  ``options`` is a frozen :class:`StepOptions` read from the ConfigDict once,
+  outside ``jit``. ``"map"`` trains the map predictor on the triplets
+  (:func:`jiqa.losses.map_loss`), ``"scorer"`` the scorer on the tiers
+  (:func:`jiqa.losses.ranking_loss`), ``"pipeline"`` both with
   ``map_weight * map_loss + rank_weight * ranking_loss`` (joint, not
-  alternating: one compiled step, one optimizer, and the scorer can read the
-  map predictor's features while it learns).
+  alternating: one compiled step, one optimizer).
+* :func:`make_train_step`: ``(state, pool, key) -> (state, metrics)``, both in
+  one ``jit`` so the data never leaves the device.
 
 Randomness: the step key is ``fold_in(key, step)``; the crop of example ``i``
 of the global batch uses ``fold_in(fold_in(step_key, stream), i)`` and the
@@ -24,13 +28,26 @@ on sharding), and a resumed run sees exactly the data of an uninterrupted one.
 The batch is generated sharded along the mesh's ``"data"`` axis.
 
 Example:
-  >>> step = make_train_step(graphdef, config, engine, mesh=m)  # doctest: +SKIP
-  >>> state, metrics = step(state, pool, jax.random.key(0))     # doctest: +SKIP
+  >>> from jiqa import models
+  >>> rngs = nnx.Rngs(0)
+  >>> m = state_lib.Models(scorer=models.RelationalScorer(backbone="stats", width=4, depth=1,
+  ...                                                     antisymmetric=False, rngs=rngs))
+  >>> graphdef, params, rest = nnx.split(m, nnx.Param, ...)
+  >>> tx = optax.sgd(1e-2)
+  >>> state = {"step": jnp.zeros((), jnp.int32), "params": params, "rest": rest,
+  ...          "opt_state": tx.init(params)}
+  >>> ref = jnp.full((2, 8, 8, 3), 0.5)
+  >>> batch = {"tier_reference": ref, "tier_images": jnp.stack([ref, ref * 0.8], 1),
+  ...          "tier_severity": jnp.array([[0., 1.], [0., 1.]])}
+  >>> options = StepOptions(task="scorer", ranking_kind="pairwise")
+  >>> state, metrics = train_step(graphdef, state, batch, tx=tx, options=options)
+  >>> int(state["step"]), sorted(metrics)
+  (1, ['grad_norm', 'loss', 'pairwise_acc', 'rank_loss'])
 """
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from typing import Any
 
 import jax
@@ -84,42 +101,138 @@ def engine_config(config: ml_collections.ConfigDict, *, heldout: bool = False):
   return distortions.EngineConfig(**fields)
 
 
-def make_batch(step_key: jax.Array, pool: jax.Array, *, config: ml_collections.ConfigDict,
-               engine, mesh: Mesh | None = None) -> dict[str, jax.Array]:
-  """Random crops and their triplets and/or tiers, all made on the device.
+@dataclasses.dataclass(frozen=True)
+class StepOptions:
+  """The static options of :func:`train_step`, read from a run's config once, outside ``jit``.
 
-  Returns a dict with ``reference, distorted, maps`` (triplets, for the map
-  predictor) and/or ``tier_images (B, n, H, W, 3), tier_severity (B, n),
-  tier_reference (B, H, W, 3)`` (for the scorer).
+  Attributes:
+    task: ``"map"``, ``"scorer"`` or ``"pipeline"`` (which terms the batch must feed).
+    map_weight: weight of the map loss in the total.
+    rank_weight: weight of the ranking loss in the total.
+    map_loss_kind: ``kind`` of :func:`jiqa.losses.map_loss`.
+    ranking_kind: ``kind`` of :func:`jiqa.losses.ranking_loss`.
+    ranking_scope: ``scope`` of :func:`jiqa.losses.ranking_loss` (``"tier"`` or ``"batch"``).
 
   Example:
-    >>> batch = make_batch(jax.random.key(0), pool, config=cfg, engine=eng)  # doctest: +SKIP
+    >>> StepOptions(task="map").map_loss_kind
+    'huber'
+    >>> StepOptions(ranking_scope="content")
+    Traceback (most recent call last):
+    ...
+    ValueError: ranking_scope must be one of ('tier', 'batch'); got 'content'.
+  """
+
+  task: str = "pipeline"
+  map_weight: float = 1.0
+  rank_weight: float = 1.0
+  map_loss_kind: str = "huber"
+  ranking_kind: str = "listmle"
+  ranking_scope: str = "tier"
+
+  def __post_init__(self):
+    from jiqa.losses import maps as maps_lib
+    from jiqa.losses import ranking as ranking_lib
+
+    state_lib.check_task(self.task)
+    if self.map_loss_kind not in maps_lib.MAP_LOSS_KINDS:
+      raise ValueError(f"map_loss_kind must be one of {maps_lib.MAP_LOSS_KINDS}; "
+                       f"got {self.map_loss_kind!r}.")
+    if self.ranking_kind not in ranking_lib.RANKING_KINDS:
+      raise ValueError(f"ranking_kind must be one of {ranking_lib.RANKING_KINDS}; "
+                       f"got {self.ranking_kind!r}.")
+    if self.ranking_scope not in ranking_lib.RANKING_SCOPES:
+      raise ValueError(f"ranking_scope must be one of {ranking_lib.RANKING_SCOPES}; "
+                       f"got {self.ranking_scope!r}.")
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> StepOptions:
+    """The options of a run's ``config.task`` and ``config.train``.
+
+    Example:
+      >>> c = ml_collections.ConfigDict({"task": "scorer", "train": {"ranking_kind": "pairwise"}})
+      >>> StepOptions.from_config(c).ranking_kind
+      'pairwise'
+    """
+    t = config.train
+    d = cls()
+    return cls(task=config.task, map_weight=float(t.get("map_weight", d.map_weight)),
+               rank_weight=float(t.get("rank_weight", d.rank_weight)),
+               map_loss_kind=t.get("map_loss_kind", d.map_loss_kind),
+               ranking_kind=t.get("ranking_kind", d.ranking_kind),
+               ranking_scope=t.get("ranking_scope", d.ranking_scope))
+
+
+def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  """The keyword sizes of :func:`make_batch` for a run's ``config.task`` and ``config.data``.
+
+  ``batch_size`` (triplets) is 0 for the scorer task and ``tier_batch_size``
+  0 for the map task.
+
+  Example:
+    >>> c = ml_collections.ConfigDict({"task": "map", "data": {"crop_size": 32,
+    ...     "batch_size": 8, "tier_batch_size": 4, "tier_size": 3}})
+    >>> batch_sizes(c)["tier_batch_size"]
+    0
+  """
+  task = state_lib.check_task(config.task)
+  d = config.data
+  return {"crop_size": int(d.crop_size),
+          "batch_size": int(d.batch_size) if task in ("map", "pipeline") else 0,
+          "tier_batch_size": int(d.tier_batch_size) if task in ("scorer", "pipeline") else 0,
+          "tier_size": int(d.get("tier_size", 3)), "tier_mode": d.get("tier_mode", "mixed")}
+
+
+def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch_size: int = 0,
+               tier_batch_size: int = 0, tier_size: int = 3, tier_mode: str = "mixed",
+               mesh: Mesh | None = None) -> dict[str, jax.Array]:
+  """Random crops and their triplets and/or tiers, all made on the device.
+
+  Args:
+    key: the step's key (``fold_in(key, step)`` in :func:`make_train_step`).
+    pool: ``(P, S, S, 3)`` images to crop from.
+    engine: the :class:`jiqa.distortions.EngineConfig` that distorts them.
+    crop_size: side of the square crops.
+    batch_size: number of triplets (0: none).
+    tier_batch_size: number of tiers (0: none).
+    tier_size: images per tier.
+    tier_mode: :func:`jiqa.distortions.make_tiers`' ``mode``.
+    mesh: shard the examples along its ``"data"`` axis.
+
+  Returns:
+    A dict with ``reference, distorted, maps`` (triplets, when ``batch_size``)
+    and/or ``tier_images (B, n, H, W, 3), tier_severity (B, n),
+    tier_reference (B, H, W, 3)`` (when ``tier_batch_size``).
+
+  Example:
+    >>> batch = make_batch(jax.random.key(0), pool, engine=eng, crop_size=32,
+    ...                    batch_size=8)  # doctest: +SKIP
   """
   from jiqa import distortions
 
-  task = state_lib.check_task(config.task)
-  d = config.data
+  if batch_size < 0 or tier_batch_size < 0 or batch_size + tier_batch_size == 0:
+    raise ValueError("batch_size and tier_batch_size must be >= 0 and not both 0; got "
+                     f"{batch_size} and {tier_batch_size}.")
 
   def sharded(x):
     if mesh is None:
       return x
     return jax.lax.with_sharding_constraint(x, mesh_lib.batch_sharding(mesh))
 
-  def crops(stream: int, batch_size: int):
-    keys = sharded(data_lib.example_keys(jax.random.fold_in(step_key, stream), batch_size))
-    return jax.vmap(lambda k: data_lib.random_crop(k, pool, crop_size=d.crop_size))(keys)
+  def crops(stream: int, n: int):
+    keys = sharded(data_lib.example_keys(jax.random.fold_in(key, stream), n))
+    return jax.vmap(lambda k: data_lib.random_crop(k, pool, crop_size=crop_size))(keys)
 
   # The engine's batched functions run each op only on the images that use it
   # (vmapping the single-image ones would run every op on every image).
   batch = {}
-  if task == "map" or task == "pipeline":
+  if batch_size:
     ref, dist, maps = distortions.make_triplets(
-        jax.random.fold_in(step_key, 2), sharded(crops(0, d.batch_size)), engine, mesh=mesh)
+        jax.random.fold_in(key, 2), sharded(crops(0, batch_size)), engine, mesh=mesh)
     batch.update(reference=ref, distorted=dist, maps=maps)
-  if task == "scorer" or task == "pipeline":
-    refs = sharded(crops(1, d.tier_batch_size))
-    tiers = distortions.make_tiers(jax.random.fold_in(step_key, 3), refs, d.tier_size, engine,
-                                   mode=d.get("tier_mode", "mixed"), mesh=mesh)
+  if tier_batch_size:
+    refs = sharded(crops(1, tier_batch_size))
+    tiers = distortions.make_tiers(jax.random.fold_in(key, 3), refs, tier_size, engine,
+                                   mode=tier_mode, mesh=mesh)
     batch.update(tier_images=tiers[0], tier_severity=tiers[1], tier_reference=refs)
   return batch
 
@@ -151,74 +264,83 @@ def pairwise_accuracy(scores: jax.Array, severity: jax.Array) -> jax.Array:
   return jnp.sum(jnp.where(valid, right, 0.0)) / jnp.maximum(jnp.sum(valid), 1)
 
 
-RANKING_SCOPES = ("tier", "batch")
+def map_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
+              options: StepOptions) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """The map part of the loss: the map predictor on the batch's triplets.
 
-
-def ranking_loss(scores: jax.Array, severity: jax.Array, *, kind: str, scope: str) -> jax.Array:
-  """The ranking loss within each tier (``scope="tier"``) or over the whole batch.
-
-  With ``"batch"`` the ``B x n`` tier images, each scored against its own
-  pristine reference, are ranked as one list: severity (the maps' distortion
-  mass, :func:`jiqa.distortions.map_severity`) is on one scale for every
-  content, so images of different contents are compared too (``B n (B n - 1)
-  / 2`` pairs instead of ``B n (n - 1) / 2``).
-
-  Example:
-    >>> ranking_loss(s, sev, kind="pairwise", scope="batch")  # doctest: +SKIP
+  Returns ``(map_loss, {"map_loss", "map_mae"})``.
   """
   from jiqa import losses
 
-  if scope not in RANKING_SCOPES:
-    raise ValueError(f"config.train.ranking_scope must be one of {RANKING_SCOPES}; got {scope!r}.")
-  if scope == "batch":
-    scores, severity = scores.reshape(1, -1), severity.reshape(1, -1)
-  return losses.ranking_loss(scores, severity, kind=kind)
+  out = models.map_predictor(batch["reference"], batch["distorted"])  # maps of b rel. to a
+  loss = losses.map_loss(out, batch["maps"], kind=options.map_loss_kind)
+  return loss, {"map_loss": loss, "map_mae": jnp.mean(jnp.abs(out.maps - batch["maps"]))}
+
+
+def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
+                  options: StepOptions) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """The ranking part of the loss: the scorer on the batch's tiers.
+
+  Returns ``(rank_loss, {"rank_loss", "pairwise_acc"})``.
+  """
+  from jiqa import losses
+
+  scores = tier_scores(models.scorer, batch["tier_images"], batch["tier_reference"])
+  loss = losses.ranking_loss(scores, batch["tier_severity"], kind=options.ranking_kind,
+                             scope=options.ranking_scope)
+  return loss, {"rank_loss": loss,
+                "pairwise_acc": pairwise_accuracy(scores, batch["tier_severity"])}
+
+
+_TASK_KEYS = {"map": ("maps",), "scorer": ("tier_images",), "pipeline": ("maps", "tier_images")}
 
 
 def compute_losses(models: state_lib.Models, batch: dict[str, jax.Array], *,
-                   config: ml_collections.ConfigDict) -> tuple[jax.Array, dict[str, jax.Array]]:
+                   options: StepOptions) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The weighted training loss of a batch and its parts.
 
-  Example:
-    >>> loss, parts = compute_losses(models, batch, config=cfg)  # doctest: +SKIP
-  """
-  from jiqa import losses
+  Raises:
+    ValueError: if ``batch`` lacks the triplets or tiers ``options.task`` trains on.
 
-  t = config.train
+  Example:
+    >>> loss, parts = compute_losses(models, batch, options=StepOptions())  # doctest: +SKIP
+  """
+  missing = [k for k in _TASK_KEYS[options.task] if k not in batch]
+  if missing:
+    raise ValueError(f"batch: task {options.task!r} needs the keys {missing}; "
+                     f"got {sorted(batch)}.")
   total = jnp.zeros((), jnp.float32)
   parts = {}
-  if "maps" in batch:
-    out = models.map_predictor(batch["reference"], batch["distorted"])  # maps of b rel. to a
-    m_loss = losses.map_loss(out, batch["maps"], kind=t.map_loss_kind)
-    total = total + t.map_weight * m_loss
-    parts["map_loss"] = m_loss
-    parts["map_mae"] = jnp.mean(jnp.abs(out.maps - batch["maps"]))
-  if "tier_images" in batch:
-    scores = tier_scores(models.scorer, batch["tier_images"], batch["tier_reference"])
-    r_loss = ranking_loss(scores, batch["tier_severity"], kind=t.ranking_kind,
-                          scope=t.get("ranking_scope", "tier"))
-    total = total + t.rank_weight * r_loss
-    parts["rank_loss"] = r_loss
-    parts["pairwise_acc"] = pairwise_accuracy(scores, batch["tier_severity"])
+  if options.task in ("map", "pipeline"):
+    m_loss, m_parts = map_terms(models, batch, options=options)
+    total = total + options.map_weight * m_loss
+    parts.update(m_parts)
+  if options.task in ("scorer", "pipeline"):
+    r_loss, r_parts = ranking_terms(models, batch, options=options)
+    total = total + options.rank_weight * r_loss
+    parts.update(r_parts)
   parts["loss"] = total
   return total, parts
 
 
-def train_step(graphdef: nnx.GraphDef, state: dict[str, Any], pool: jax.Array, key: jax.Array,
-               *, config: ml_collections.ConfigDict, engine, tx: optax.GradientTransformation,
-               mesh: Mesh | None = None) -> tuple[dict[str, Any], dict[str, jax.Array]]:
-  """One optimisation step (pure: unjitted; see :func:`make_train_step`).
+def train_step(graphdef: nnx.GraphDef, state: dict[str, Any], batch: dict[str, jax.Array], *,
+               tx: optax.GradientTransformation, options: StepOptions
+               ) -> tuple[dict[str, Any], dict[str, jax.Array]]:
+  """One optimisation step on ``batch`` (pure: unjitted; see :func:`make_train_step`).
 
-  Example:
-    >>> state, metrics = train_step(graphdef, state, pool, key, config=cfg,
-    ...                             engine=eng, tx=tx)  # doctest: +SKIP
+  Args:
+    graphdef: the static NNX graph of the :class:`~jiqa.training.state.Models`.
+    state: ``{"step", "params", "rest", "opt_state"}`` (:func:`jiqa.training.create`).
+    batch: triplets and/or tiers, as :func:`make_batch` returns them.
+    tx: the optimizer.
+    options: the :class:`StepOptions`.
+
+  Returns:
+    ``(new_state, metrics)``: the losses of :func:`compute_losses` and ``grad_norm``.
   """
-  step_key = jax.random.fold_in(key, state["step"])
-  batch = make_batch(step_key, pool, config=config, engine=engine, mesh=mesh)
-
   def loss_fn(params):
     models = nnx.merge(graphdef, params, state["rest"])
-    loss, parts = compute_losses(models, batch, config=config)
+    loss, parts = compute_losses(models, batch, options=options)
     _, _, rest = nnx.split(models, nnx.Param, ...)
     return loss, (parts, rest)
 
@@ -232,19 +354,28 @@ def train_step(graphdef: nnx.GraphDef, state: dict[str, Any], pool: jax.Array, k
 
 def make_train_step(graphdef: nnx.GraphDef, config: ml_collections.ConfigDict, engine,
                     tx: optax.GradientTransformation, *, mesh: Mesh):
-  """The jitted step ``(state, pool, key) -> (state, metrics)``; ``state`` is donated.
+  """The jitted ``(state, pool, key) -> (state, metrics)``: :func:`make_batch` then :func:`train_step`.
 
-  Outputs are replicated over ``mesh``; the batch inside is sharded along
-  ``"data"``.
+  ``config`` is read here, once (:class:`StepOptions`, :func:`batch_sizes`);
+  the batch of step ``s`` is made from ``fold_in(key, s)`` inside the same
+  ``jit`` (sharded along ``"data"``), so it never leaves the device. ``state``
+  is donated; outputs are replicated over ``mesh``.
 
   Example:
     >>> step = make_train_step(graphdef, cfg, eng, tx, mesh=m)  # doctest: +SKIP
   """
-  mesh_lib.check_batch_size(config.data.batch_size, mesh)
-  if config.task != "map":
-    mesh_lib.check_batch_size(config.data.tier_batch_size, mesh)
-  fn = functools.partial(train_step, graphdef, config=config, engine=engine, tx=tx, mesh=mesh)
-  return jax.jit(fn, donate_argnums=(0,), out_shardings=mesh_lib.replicated(mesh))
+  options = StepOptions.from_config(config)
+  sizes = batch_sizes(config)
+  for n in (sizes["batch_size"], sizes["tier_batch_size"]):
+    if n:
+      mesh_lib.check_batch_size(n, mesh)
+
+  def step(state, pool, key):
+    batch = make_batch(jax.random.fold_in(key, state["step"]), pool, engine=engine, mesh=mesh,
+                       **sizes)
+    return train_step(graphdef, state, batch, tx=tx, options=options)
+
+  return jax.jit(step, donate_argnums=(0,), out_shardings=mesh_lib.replicated(mesh))
 
 
 def make_eval_step(graphdef: nnx.GraphDef, config: ml_collections.ConfigDict, engine, *,
@@ -254,11 +385,13 @@ def make_eval_step(graphdef: nnx.GraphDef, config: ml_collections.ConfigDict, en
   Example:
     >>> ev = make_eval_step(graphdef, cfg, eng, mesh=m)  # doctest: +SKIP
   """
+  options = StepOptions.from_config(config)
+  sizes = batch_sizes(config)
 
   def eval_step(state, pool, key):
-    batch = make_batch(key, pool, config=config, engine=engine, mesh=mesh)
+    batch = make_batch(key, pool, engine=engine, mesh=mesh, **sizes)
     models = state_lib.merge(graphdef, state)
-    _, parts = compute_losses(models, batch, config=config)
+    _, parts = compute_losses(models, batch, options=options)
     return parts
 
   return jax.jit(eval_step, out_shardings=mesh_lib.replicated(mesh))
