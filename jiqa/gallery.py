@@ -8,8 +8,16 @@ One row per type (table order): the reference crop, then the type at levels
 +0.2, +0.6, +1). Below, a composed triplet (reference, distorted, then each
 non-zero map channel as a colour overlay on the grey reference: red = the
 distorted image has more of the type / is brighter / sharper / more saturated,
-blue = less; RdBu colormap on ``[-1, 1]``). ``--html`` also writes an
-interactive plotly page (``include_plotlyjs=True``, works offline) next to it.
+blue = less; RdBu colormap on [-1, 1]). --html also writes an interactive
+plotly page (works offline) next to the PNG, with the same name and .html.
+
+--out names a PNG file: a name without a suffix gets ".png" (the file written
+is the one printed); any other suffix is refused. Every option, the image and
+the output folder (created if missing) are checked before any work starts; a
+bad one is a one-line error with exit status 2.
+
+This module is the command and its plotting; the distortions themselves are
+:mod:`jiqa.distortions`.
 
 Example:
   >>> main(["--out", "gallery.png", "--image", "chelsea"])  # doctest: +SKIP
@@ -22,6 +30,9 @@ import argparse
 import base64
 import io
 import os
+import sys
+import tempfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,17 +40,126 @@ GALLERY_LEVELS = (0.2, 0.4, 0.6, 0.8, 1.0)
 SIGNED_LEVELS = (-1.0, -0.6, 0.2, 0.6, 1.0)
 
 
+MIN_SIZE = 32  # every op is checked down to 33x47 (tests/distortions/test_ops_generic.py)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+  """The module docstring as written, and every option's default."""
+
+
 def _parser() -> argparse.ArgumentParser:
-  p = argparse.ArgumentParser(prog="jiqa gallery", description=__doc__.split("\n\n")[0])
-  p.add_argument("--out", required=True, help="output PNG path")
+  p = argparse.ArgumentParser(prog="jiqa gallery", description=__doc__.split("\n\nThis module")[0].replace("``", ""),
+                              formatter_class=_HelpFormatter)
+  p.add_argument("--out", required=True, help="output PNG path (.png is added when there is no suffix)")
   src = p.add_mutually_exclusive_group()
   src.add_argument("--image", default="astronaut", help="a bundled photo (jiqa.images.BUNDLED_NAMES)")
   src.add_argument("--image-file", default=None, help="an image file of yours")
   p.add_argument("--html", action="store_true", help="also write an interactive HTML page")
-  p.add_argument("--size", type=int, default=160, help="side of the centre crop (pixels)")
+  p.add_argument("--size", type=int, default=160, help=f"side of the centre crop (pixels, >= {MIN_SIZE})")
   p.add_argument("--seed", type=int, default=0, help="PRNG seed")
   p.add_argument("--types", default="", help="comma-separated subset of types (default: all)")
   return p
+
+
+class Job(NamedTuple):
+  """What ``jiqa gallery`` will do, every part checked (see :func:`parse_job`)."""
+
+  image: np.ndarray
+  names: tuple[str, ...]
+  png: str
+  html: str | None
+  seed: int
+
+
+def output_path(out: str) -> str:
+  """The PNG file ``--out`` names: ``.png`` added when there is no suffix.
+
+  Raises:
+    ValueError: if the suffix is not ``.png``.
+
+  Example:
+    >>> output_path("gallery"), output_path("figs/g.PNG")
+    ('gallery.png', 'figs/g.PNG')
+  """
+  stem, ext = os.path.splitext(out)
+  if not ext:
+    return out + ".png"
+  if ext.lower() != ".png":
+    raise ValueError(f"--out: the gallery is a PNG picture; expected a .png path, got {out!r}.")
+  return out
+
+
+def check_output_file(path: str, *, arg: str = "--out") -> None:
+  """Checks that ``path`` can be written: its folder is created if missing, must be
+  writable, and ``path`` must not be a folder or a read-only file.
+
+  Raises:
+    ValueError: naming ``arg`` and the problem.
+
+  Example:
+    >>> check_output_file(os.path.dirname(__file__))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: --out: ... is a folder; expected a file path.
+  """
+  path = os.path.abspath(path)
+  if os.path.isdir(path):
+    raise ValueError(f"{arg}: {path!r} is a folder; expected a file path.")
+  parent = os.path.dirname(path)
+  if os.path.exists(parent) and not os.path.isdir(parent):
+    raise ValueError(f"{arg}: {parent!r} is a file, so {os.path.basename(path)!r} "
+                     "cannot be written in it.")
+  try:
+    os.makedirs(parent, exist_ok=True)
+    fd, probe = tempfile.mkstemp(dir=parent, prefix=".jiqa-write-check-")
+    os.close(fd)
+    os.remove(probe)
+  except OSError as e:
+    raise ValueError(f"{arg}: cannot write in {parent!r} ({e.strerror or e}).") from None
+  if os.path.exists(path) and not os.access(path, os.W_OK):
+    raise ValueError(f"{arg}: {path!r} is read-only.")
+
+
+def parse_job(argv: list[str] | None = None) -> Job:
+  """Parses and checks the options of ``jiqa gallery`` before any work.
+
+  Raises:
+    SystemExit: for options argparse rejects (exit status 2).
+    ValueError: for an unknown type or image, a missing or unreadable image
+      file, a size out of range, or an output path that cannot be written.
+  """
+  args = _parser().parse_args(argv)
+  from jiqa import distortions, images
+
+  png = output_path(args.out)
+  check_output_file(png)
+  html = None
+  if args.html:
+    html = os.path.splitext(png)[0] + ".html"
+    check_output_file(html, arg="--out (the --html page)")
+  if args.size < MIN_SIZE:
+    raise ValueError(f"--size: expected an integer >= {MIN_SIZE} (pixels); got {args.size}.")
+  names = tuple(n.strip() for n in args.types.split(",") if n.strip()) or distortions.names()
+  unknown = [n for n in names if n not in distortions.names()]
+  if unknown:
+    raise ValueError(f"--types: unknown distortion types {unknown}; choose from "
+                     f"{', '.join(distortions.names())}.")
+  if args.image_file:
+    if not os.path.isfile(args.image_file):
+      raise ValueError(f"--image-file: no such file {args.image_file!r}.")
+    try:
+      image = images.load_image(args.image_file)
+    except ValueError as e:  # jiqa.images names the file and says what is wrong
+      raise ValueError(f"--image-file: {e}") from None
+    except OSError as e:
+      raise ValueError(f"--image-file: cannot read {args.image_file!r} as an image ({e}).") from None
+  else:
+    if args.image not in images.BUNDLED_NAMES:
+      raise ValueError(f"--image: unknown bundled photo {args.image!r}; choose from "
+                       f"{', '.join(images.BUNDLED_NAMES)} (or pass --image-file).")
+    image = images.bundled_images([args.image])[args.image]
+  image = _crop(image, args.size)
+  return Job(image, names, png, html, int(args.seed))
 
 
 def _crop(img: np.ndarray, size: int) -> np.ndarray:
@@ -50,7 +170,7 @@ def _crop(img: np.ndarray, size: int) -> np.ndarray:
     img = img[:hh, :ww].reshape(hh // factor, factor, ww // factor, factor, 3).mean((1, 3))
   h, w = img.shape[:2]
   if min(h, w) < size:
-    raise ValueError(f"image: {h}x{w} is smaller than --size {size}.")
+    raise ValueError(f"--size: the image is {h}x{w}, smaller than --size {size}.")
   top, left = (h - size) // 2, (w - size) // 2
   return np.ascontiguousarray(img[top:top + size, left:left + size], np.float32)
 
@@ -134,7 +254,7 @@ def save_png(path, image, rows, triplet) -> None:
   fig.suptitle("jiqa distortions: each type at KADID's levels L1..L5; a composed triplet and its "
                "signed maps (red +, blue -)", fontsize=9, y=1 - 0.1 / (n_rows * 1.75))
   fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / (n_rows * 1.75)))
-  fig.savefig(path, dpi=100)
+  fig.savefig(path, dpi=100, format="png")
   plt.close(fig)
 
 
@@ -174,35 +294,39 @@ def save_html(path, image, rows, triplet) -> None:
   fig.write_html(path, include_plotlyjs=True)
 
 
+def run(job: Job) -> list[str]:
+  """Renders the gallery of a checked :class:`Job`; returns the files written."""
+  import jax
+
+  key = jax.random.key(job.seed)
+  k_rows, k_trip = jax.random.split(key)
+  rows = render_rows(k_rows, job.image, job.names)
+  triplet = composed_triplet(k_trip, job.image, job.names)
+  save_png(job.png, job.image, rows, triplet)
+  written = [job.png]
+  if job.html:
+    save_html(job.html, job.image, rows, triplet)
+    written.append(job.html)
+  return written
+
+
 def main(argv: list[str] | None = None) -> int:
-  """Entry point of ``jiqa gallery`` (see the module docstring).
+  """Entry point of ``jiqa gallery`` (see the module docstring); returns the exit status.
+
+  Bad options, images or output paths end in one line on stderr and status 2,
+  before any work.
 
   Example:
+    >>> main(["--out", "/tmp/g.png", "--size", "0"])
+    2
     >>> main(["--out", "/tmp/g.png", "--types", "jpeg,darken"])  # doctest: +SKIP
     0
   """
-  args = _parser().parse_args(argv)
-  import jax
-
-  from jiqa import distortions, images
-
-  if args.image_file:
-    image = images.load_image(args.image_file)
-  else:
-    image = images.bundled_images([args.image])[args.image]
-  image = _crop(image, args.size)
-  names = tuple(n.strip() for n in args.types.split(",") if n.strip()) or distortions.names()
-  for n in names:
-    distortions.index(n)
-  key = jax.random.key(args.seed)
-  k_rows, k_trip = jax.random.split(key)
-  rows = render_rows(k_rows, image, names)
-  triplet = composed_triplet(k_trip, image, names)
-  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-  save_png(args.out, image, rows, triplet)
-  print(f"wrote {args.out}")
-  if args.html:
-    html = os.path.splitext(args.out)[0] + ".html"
-    save_html(html, image, rows, triplet)
-    print(f"wrote {html}")
+  try:
+    job = parse_job(argv)
+    for path in run(job):
+      print(f"wrote {path}")
+  except (ValueError, OSError) as e:
+    print(f"jiqa gallery: error: {e}", file=sys.stderr)
+    return 2
   return 0
