@@ -1,12 +1,12 @@
 """Figures of merit of the relational models on tiers and triplets.
 
-Hand-written (each is a few lines of numpy; scipy is not a runtime dependency
-of jiqa and the tests check these against ``scipy.stats.kendalltau``):
-
 * :func:`tier_kendall_tau` and :func:`tier_pairwise_accuracy`: how well a
   predictor orders the images *within* each tier (one content, severities
   strictly increasing). Higher prediction must mean lower severity, so
-  distortion measures (GMSD) are negated before they get here.
+  distortion measures (GMSD) are negated before they get here. They are thin:
+  Kendall's tau-b is :func:`jiqa.metrics.krcc` (``scipy.stats.kendalltau``) per
+  tier and the pairwise accuracy :func:`jiqa.losses.pairwise_accuracy` (the
+  figure the train step logs), in float64 on the host; only the checks are here.
 * :func:`map_figures`: mean absolute error of predicted maps, per-type presence
   accuracy, sign accuracy on signed types and the anti-symmetry error.
 
@@ -34,32 +34,27 @@ def _check_tiers(scores, severity) -> tuple[np.ndarray, np.ndarray]:
   return s, v
 
 
-def _pair_signs(s: np.ndarray, v: np.ndarray):
-  iu = np.triu_indices(s.shape[1], 1)
-  ds = (s[:, :, None] - s[:, None, :])[:, iu[0], iu[1]]
-  dq = (v[:, None, :] - v[:, :, None])[:, iu[0], iu[1]]  # quality = -severity
-  return np.sign(ds), np.sign(dq)
-
-
 def tier_kendall_tau(scores: np.ndarray, severity: np.ndarray) -> float:
   """Mean over tiers of Kendall's tau-b between scores and ``-severity``.
 
   Args:
-    scores: ``(tiers, n)`` predictions, higher = better quality.
+    scores: ``(tiers, n)`` predictions, higher = better quality; ``n >= 3``.
     severity: ``(tiers, n)`` severities, higher = worse.
 
   Returns:
     The mean tau-b (a tier whose scores are all equal counts as 0).
 
   Example:
-    >>> tier_kendall_tau(np.array([[1., 2.]]), np.array([[0., 1.]]))
+    >>> tier_kendall_tau(np.array([[1., 2., 3.]]), np.array([[0., 1., 2.]]))
     -1.0
   """
+  from jiqa import metrics
+
   s, v = _check_tiers(scores, severity)
-  a, b = _pair_signs(s, v)
-  num = np.sum(a * b, axis=1)
-  den = np.sqrt(np.sum(a != 0, axis=1) * np.sum(b != 0, axis=1))
-  return float(np.mean(np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)))
+  if s.shape[1] < 3:
+    raise ValueError(f"scores: Kendall's tau needs tiers of n >= 3 images; got n = {s.shape[1]}.")
+  return float(np.mean([0.0 if np.all(a == a[0]) else metrics.krcc(a, -b)
+                        for a, b in zip(s, v)]))
 
 
 def tier_pairwise_accuracy(scores: np.ndarray, severity: np.ndarray) -> float:
@@ -71,11 +66,10 @@ def tier_pairwise_accuracy(scores: np.ndarray, severity: np.ndarray) -> float:
     >>> tier_pairwise_accuracy(np.array([[2., 2., 1.]]), np.array([[0., 1., 2.]]))
     0.8333333333333334
   """
+  from jiqa.losses import ranking
+
   s, v = _check_tiers(scores, severity)
-  a, b = _pair_signs(s, v)
-  valid = b != 0
-  right = np.where(a == b, 1.0, np.where(a == 0, 0.5, 0.0))
-  return float(np.sum(right * valid) / max(int(np.sum(valid)), 1))
+  return float(ranking.pairwise_accuracy(s, v))
 
 
 def map_figures(pred_maps: np.ndarray, presence_logits: np.ndarray, true_maps: np.ndarray, *,

@@ -1,4 +1,5 @@
-"""Contrastive ranking losses over tiers: listwise softmax, ListMLE, pairwise logistic.
+"""Contrastive ranking losses over tiers (listwise softmax, ListMLE, pairwise logistic), thin
+over optax and rax, and the pairwise accuracy they aim at.
 
 A tier is a list of ``n`` images of one content with known ``severity`` (higher
 = more distorted); a model's ``scores`` (higher = better) should order them by
@@ -10,13 +11,14 @@ increasing severity. All losses take ``scores`` and ``severity`` of shape
   normalised to sum to 1 per list. The +1 keeps the optimum finite (the most
   severe item still has target mass).
 * ``"listmle"``: ListMLE (Xia et al. 2008), the negative Plackett-Luce
-  log-likelihood of the severity order,
-  ``sum_i [logsumexp(s_{pi(i..n)}) - s_{pi(i)}]``. optax 0.2.8 has no ListMLE,
-  so it is written here (with ``jax.lax.cumlogsumexp``). Ties in severity are
-  broken by list position.
+  log-likelihood of the severity order, ``rax.listmle_loss`` with labels
+  ``-severity``. Ties in severity are broken by list position.
 * ``"pairwise"``: RankNet-style logistic loss (Burges et al. 2005), the mean of
   ``softplus(-(s_i - s_j))`` over ordered pairs with ``severity_i <
-  severity_j`` (ties ignored); optax has no pairwise ranking loss either.
+  severity_j`` (ties ignored), ``rax.pairwise_logistic_loss`` with labels
+  ``-severity``.
+
+Only the mapping from severities to labels is written here.
 
 Example:
   >>> s = jnp.array([[2.0, 1.0, 0.0]]); sev = jnp.array([[0.1, 0.5, 0.9]])
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 RANKING_KINDS = ("listmle", "softmax", "pairwise")
@@ -82,11 +85,10 @@ def listmle_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike) -
     >>> round(float(listmle_loss(jnp.zeros((1, 3)), jnp.array([[0., 1., 2.]]))), 4)  # log 3!
     1.7918
   """
+  import rax  # imported on use: no import-time cost for users of the other losses
+
   scores, severity = _check(scores, severity)
-  order = jnp.argsort(severity, axis=-1, stable=True)
-  s = jnp.take_along_axis(scores, order, axis=-1)
-  tail = jax.lax.cumlogsumexp(s, axis=s.ndim - 1, reverse=True)
-  return jnp.mean(jnp.sum(tail - s, axis=-1))
+  return rax.listmle_loss(scores, -severity.astype(scores.dtype))
 
 
 def pairwise_logistic_loss(scores: jax.typing.ArrayLike,
@@ -97,12 +99,46 @@ def pairwise_logistic_loss(scores: jax.typing.ArrayLike,
     >>> round(float(pairwise_logistic_loss(jnp.zeros((1, 2)), jnp.array([[0., 1.]]))), 4)
     0.6931
   """
+  import rax
+
   scores, severity = _check(scores, severity)
-  better = severity[..., :, None] < severity[..., None, :]          # i better than j
-  margins = scores[..., :, None] - scores[..., None, :]
-  losses = jnp.where(better, jax.nn.softplus(-margins), 0.0)
-  count = jnp.sum(better)
-  return jnp.sum(losses) / jnp.maximum(count, 1)
+  return rax.pairwise_logistic_loss(scores, -severity.astype(scores.dtype))
+
+
+def pairwise_accuracy(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike) -> jax.Array:
+  """Share of within-list pairs of different severity that ``scores`` order right (ties 1/2).
+
+  Higher score must mean lower severity. The one home of this figure: the
+  train step logs it (on device, in ``jit``) and
+  :func:`jiqa.evaluation.stats.tier_pairwise_accuracy` reports it (numpy
+  inputs are computed in numpy, in float64).
+
+  Args:
+    scores: ``(B, n)`` scores, higher = better.
+    severity: ``(B, n)`` severities, higher = worse.
+
+  Returns:
+    A scalar in ``[0, 1]`` (``0.5`` when no pair differs in severity).
+
+  Example:
+    >>> float(pairwise_accuracy(jnp.array([[3., 2., 1.]]), jnp.array([[0., .5, 1.]])))
+    1.0
+    >>> float(pairwise_accuracy(np.array([[2., 2., 1.]]), np.array([[0., 1., 2.]])))
+    0.8333333333333334
+  """
+  host = isinstance(scores, np.ndarray) and isinstance(severity, np.ndarray)
+  xp = np if host else jnp
+  if not host:
+    scores, severity = _check(scores, severity)
+  elif scores.ndim != 2 or scores.shape != severity.shape or scores.shape[1] < 2:
+    raise ValueError(f"scores and severity must both have shape (B, n) with n >= 2; got "
+                     f"{scores.shape} and {severity.shape}.")
+  ds = xp.sign(scores[:, :, None] - scores[:, None, :])
+  dq = xp.sign(severity[:, None, :] - severity[:, :, None])   # quality = -severity
+  valid = dq != 0
+  right = xp.where(ds == dq, 1.0, xp.where(ds == 0, 0.5, 0.0))
+  count = xp.sum(valid)
+  return xp.where(count > 0, xp.sum(xp.where(valid, right, 0.0)) / xp.maximum(count, 1), 0.5)
 
 
 def ranking_loss(scores: jax.typing.ArrayLike, severity: jax.typing.ArrayLike, *,

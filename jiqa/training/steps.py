@@ -250,20 +250,6 @@ def tier_scores(scorer, images: jax.Array, reference: jax.Array) -> jax.Array:
   return scorer(flat, refs).reshape(b, n)
 
 
-def pairwise_accuracy(scores: jax.Array, severity: jax.Array) -> jax.Array:
-  """Share of within-tier pairs ordered right (higher score = lower severity; ties 1/2).
-
-  Example:
-    >>> float(pairwise_accuracy(jnp.array([[3., 2., 1.]]), jnp.array([[0., .5, 1.]])))
-    1.0
-  """
-  ds = scores[:, :, None] - scores[:, None, :]
-  dv = severity[:, None, :] - severity[:, :, None]
-  valid = dv != 0
-  right = jnp.where(ds * dv > 0, 1.0, jnp.where(ds == 0, 0.5, 0.0))
-  return jnp.sum(jnp.where(valid, right, 0.0)) / jnp.maximum(jnp.sum(valid), 1)
-
-
 def map_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
               options: StepOptions) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The map part of the loss: the map predictor on the batch's triplets.
@@ -289,7 +275,7 @@ def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
   loss = losses.ranking_loss(scores, batch["tier_severity"], kind=options.ranking_kind,
                              scope=options.ranking_scope)
   return loss, {"rank_loss": loss,
-                "pairwise_acc": pairwise_accuracy(scores, batch["tier_severity"])}
+                "pairwise_acc": losses.pairwise_accuracy(scores, batch["tier_severity"])}
 
 
 _TASK_KEYS = {"map": ("maps",), "scorer": ("tier_images",), "pipeline": ("maps", "tier_images")}

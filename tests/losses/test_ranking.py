@@ -1,4 +1,5 @@
-"""Ranking losses against hand-computed numpy values (Plackett-Luce, ListNet, RankNet)."""
+"""Ranking losses against hand-computed numpy values (Plackett-Luce, ListNet, RankNet) and the
+pairwise accuracy against a loop over pairs."""
 
 import itertools
 import math
@@ -8,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jiqa.losses import ranking_loss, relevance
+from jiqa.losses import pairwise_accuracy, ranking_loss, relevance
 
 SCORES = np.array([[0.3, -1.2, 2.0, 0.1], [1.5, 0.2, -0.4, -2.0]], np.float32)
 SEVERITY = np.array([[0.4, 0.9, 0.1, 0.6], [0.0, 0.2, 0.5, 0.7]], np.float32)
@@ -104,3 +105,31 @@ def test_bad_inputs_raise():
     ranking_loss(SCORES[:, :1], SEVERITY[:, :1])
   with pytest.raises(ValueError, match="kind"):
     ranking_loss(SCORES, SEVERITY, kind="lambdarank")
+
+
+def _accuracy_by_hand(scores, severity):
+  right = count = 0.0
+  for s, v in zip(np.asarray(scores, float), np.asarray(severity, float)):
+    for i, j in itertools.combinations(range(len(s)), 2):
+      if v[i] == v[j]:
+        continue
+      count += 1
+      better = i if v[i] < v[j] else j
+      worse = j if better == i else i
+      right += 1.0 if s[better] > s[worse] else 0.5 if s[better] == s[worse] else 0.0
+  return right / count
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pairwise_accuracy_matches_a_loop_over_pairs_on_host_and_in_jit(seed):
+  rng = np.random.default_rng(seed)
+  scores = rng.integers(0, 3, (5, 4)).astype(np.float64)   # with score ties
+  severity = rng.integers(0, 4, (5, 4)).astype(np.float64)  # with severity ties
+  want = _accuracy_by_hand(scores, severity)
+  assert float(pairwise_accuracy(scores, severity)) == pytest.approx(want, abs=1e-12)
+  got = jax.jit(pairwise_accuracy)(jnp.asarray(scores, jnp.float32),
+                                   jnp.asarray(severity, jnp.float32))
+  assert float(got) == pytest.approx(want, abs=1e-6)
+  assert float(pairwise_accuracy(np.ones((1, 3)), np.ones((1, 3)))) == 0.5  # no pair to order
+  with pytest.raises(ValueError, match="shape"):
+    pairwise_accuracy(scores[0], severity[0])
