@@ -11,26 +11,41 @@ Example:
   >>> import numpy as np, jiqa.gmc as gmc
   >>> rng = np.random.default_rng(0); mos = rng.uniform(1, 5, 200)
   >>> res = gmc.evaluate(mos, {"noisy": mos + rng.normal(0, .5, 200)},
-  ...                    std=np.full(200, .6), num_samples=12, methods=("PLCC",))
+  ...                    std=np.full(200, .6), num_samples=30, methods=("PLCC",))
   >>> 0 < res["models"]["noisy"]["PLCC"]["gmc"] < 1
   True
 """
 
 from __future__ import annotations
 
+import math
+import operator
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
 
-from jiqa.gmc import fit, io, sampling, surface, weights
+from jiqa.gmc import budget, fit, io, sampling, surface, weights
 from jiqa.gmc.plots import save_html, save_png
 from jiqa.metrics import correlation
 
 _regulator = weights  # the module; evaluate's `weights` argument shadows the name
 
-__all__ = ["evaluate", "save_png", "save_html", "fit", "io", "sampling", "surface", "weights"]
+__all__ = ["evaluate", "save_png", "save_html", "budget", "fit", "io", "sampling", "surface", "weights"]
+
+
+def _integer(value, name: str, low: int, why: str) -> int:
+  try:
+    if isinstance(value, bool):
+      raise TypeError
+    value = operator.index(value)
+  except TypeError:
+    raise ValueError(f"{name} must be an integer >= {low} ({why}), got {value!r}.") from None
+  if value < low:
+    raise ValueError(f"{name} must be an integer >= {low} ({why}), got {value}.")
+  return value
 
 
 def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.ArrayLike], *,
@@ -61,7 +76,14 @@ def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arr
     ``{"models": {name: {"global": {"PLCC", "SRCC", "KRCC"}, METHOD: {"points":
     [[Q, Qd, value], ...], "gmc": score, "bandwidth": [hQ, hQd]}}}, "samples": ...,
     "mos_range": [lo, hi], "num_images": N, "std_source": ..., "weights_source": ...,
-    "dtype": ..., "seconds": {...}}``.
+    "dtype": ..., "notes": [...], "seconds": {...}}``. Each method's entry also has
+    ``"clipped"``: the share of the 100 x 100 grid where the fitted surface left
+    [-1, 1] and was clipped (0 for every published reference surface); each such
+    case is explained in ``"notes"`` and raised as a ``RuntimeWarning``.
+
+  Raises:
+    ValueError: before any work, for bad inputs or options, or when the run would
+      need more memory than is available (``budget.check``).
   """
   methods = tuple(methods)
   unknown = [m for m in methods if m not in surface.METHODS]
@@ -69,9 +91,17 @@ def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arr
     raise ValueError(f"methods must be a non-empty subset of {surface.METHODS}, got {methods}.")
   if dtype not in ("float32", "float64"):
     raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}.")
-  if not std_scale > 0:
-    raise ValueError(f"std_scale must be > 0, got {std_scale}.")
+  if not (math.isfinite(std_scale) and std_scale > 0):
+    raise ValueError(f"std_scale must be a finite number > 0, got {std_scale}.")
+  if not (math.isfinite(phi) and phi > -1):
+    raise ValueError(f"phi must be a finite number > -1 (Beta-model precision), got {phi}.")
+  block = _integer(block, "block", 1, "pairs per block side")
   mos, preds, std, w = io.validate_inputs(mos, predictions, std, weights)
+  if samples is None:
+    num_samples = _integer(num_samples, "num_samples", 3, "the surface fit needs 3 points")
+  num_points = num_samples if samples is None else len(np.asarray(samples))
+  budget.check(mos.size, num_points, len(preds), block=block, dtype=dtype,
+               devices=1 if mesh is None else mesh.devices.size)
   lo, hi = float(mos.min()), float(mos.max())
   with jax.enable_x64(True):
     if std is None:
@@ -91,23 +121,34 @@ def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arr
     pts = np.asarray(sampling.sample_points(jax.random.key(seed), num_samples, (lo, hi)), np.float64)
   else:
     pts = sampling.check_points(samples, (lo, hi))
+    if pts.shape[0] < 3:
+      raise ValueError(f"samples: the surface fit needs at least 3 sample points, got {pts.shape[0]}.")
   t0 = time.perf_counter()
   values = surface.surface(mos, preds, pts, std=std * std_scale, weights=w, methods=methods,
                            dtype=dtype, mesh=mesh, progress=progress, block=block)
   t1 = time.perf_counter()
-  models = {}
+  models, notes = {}, []
   for name, p in preds.items():
     entry = {"global": {"PLCC": correlation.plcc(p, mos), "SRCC": correlation.srcc(p, mos),
                         "KRCC": correlation.krcc(p, mos)}}
     for m in methods:
       v = np.asarray(values[name][m], np.float64)
-      score, bw = fit.gmc_score(pts, v, (lo, hi))
+      z, bw = fit.fit_surface(pts, v, (lo, hi))
+      outside = float(np.mean(np.abs(z) > 1.0))
+      score = fit.average_height(np.clip(z, -1.0, 1.0), (lo, hi))
+      if outside:
+        notes.append(f"{name} {m}: the local-linear fit of {len(pts)} sample points overshoots "
+                     f"[-1, 1] on {100 * outside:.1f}% of the grid (unclipped average "
+                     f"{fit.average_height(z, (lo, hi)):.4f}); heights clipped to [-1, 1], GMC "
+                     f"{score:.4f}. Use more sample points for a trustworthy surface.")
       entry[m] = {"points": np.column_stack([pts, v]).tolist(), "gmc": score,
-                  "bandwidth": bw.tolist()}
+                  "bandwidth": bw.tolist(), "clipped": outside}
     models[name] = entry
+  for note in notes:
+    warnings.warn(note, RuntimeWarning, stacklevel=2)
   t2 = time.perf_counter()
   return {"models": models, "methods": list(methods), "samples": pts.tolist(),
           "mos_range": [lo, hi], "num_images": int(mos.size), "std_source": std_source,
           "weights_source": weights_source, "std_scale": std_scale, "dtype": dtype,
-          "seconds": {"surface": t1 - t0, "fit": t2 - t1}}
+          "notes": notes, "seconds": {"surface": t1 - t0, "fit": t2 - t1}}
 

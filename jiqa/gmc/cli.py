@@ -13,17 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import pathlib
 import sys
 
-# XLA runs one CPU device's loop on one core; when this CLI starts JAX itself, it asks for
-# one CPU device per core so the sample points can be spread over all cores (a mesh).
-if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                             f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
+__all__ = ["main", "build_parser", "configure_jax", "check_options", "check_outputs"]
 
-__all__ = ["main", "build_parser"]
+CACHE_ENV = "JIQA_JAX_CACHE"  # a folder for the compilation cache; "" or "off" turns it off
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,11 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--weights-file", default=None, help="regulator weights, one per row (txt/csv).")
   p.add_argument("--sample-file", default=None, help="CSV of (Q, Qd) sample points.")
   p.add_argument("--samples", type=int, default=100, help="number of Latin-hypercube points.")
-  p.add_argument("--method", default="all", choices=("PLCC", "SRCC", "KRCC", "all"))
+  p.add_argument("--method", default="all", choices=("PLCC", "SRCC", "KRCC", "all"),
+                 help="correlation(s) of the surface.")
   p.add_argument("--std-scale", type=float, default=1.0, help="factor on the std in pair weights.")
   p.add_argument("--phi", type=float, default=3.0, help="Beta-model precision for estimated std.")
   p.add_argument("--seed", type=int, default=0, help="seed of the Latin-hypercube points.")
-  p.add_argument("--dtype", default="float64", choices=("float32", "float64"))
+  p.add_argument("--dtype", default="float64", choices=("float32", "float64"),
+                 help="precision of the pairwise sums (float32: ~1e-6 of float64, faster).")
   p.add_argument("--block", type=int, default=128, help="pair-block size (memory vs speed).")
   p.add_argument("--json", default=None, help="write the results as JSON here.")
   p.add_argument("--html", default=None, help="write interactive plotly surfaces here.")
@@ -67,8 +66,108 @@ def _table(result: dict) -> str:
   return "\n".join(lines)
 
 
+def configure_jax() -> None:
+  """Process-wide JAX set-up for this CLI, done in ``main`` (never at import).
+
+  * One CPU device per core (``--xla_force_host_platform_device_count``), so the sample
+    points can be spread over all cores: XLA runs one CPU device's loop on one core. Only
+    when this process has not imported JAX yet and the user has not set the flag.
+  * JAX's persistent compilation cache in ``$JIQA_JAX_CACHE`` (default
+    ``$XDG_CACHE_HOME/jiqa/jax``, i.e. ``~/.cache/jiqa/jax``), with no minimum compile
+    time or entry size, so a second run with the same shapes skips compiling. Left alone
+    if the user configured a cache dir (``JAX_COMPILATION_CACHE_DIR``); ``JIQA_JAX_CACHE=off``
+    (or empty) turns it off.
+  """
+  if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
+  import jax
+
+  cache = os.environ.get(CACHE_ENV)
+  if cache is None:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = os.path.join(base, "jiqa", "jax")
+  if cache.strip().lower() in ("", "off", "0", "none") or jax.config.jax_compilation_cache_dir:
+    return
+  try:
+    os.makedirs(cache, exist_ok=True)
+  except OSError:
+    return  # an unwritable cache only costs compile time
+  jax.config.update("jax_compilation_cache_dir", cache)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def check_options(args: argparse.Namespace) -> None:
+  """Bounds and conflicts of the options, before anything is read or computed."""
+  if args.samples < 1:
+    raise ValueError(f"--samples must be >= 1, got {args.samples}.")
+  if args.block < 1:
+    raise ValueError(f"--block must be >= 1 (pairs per block side), got {args.block}.")
+  if not math.isfinite(args.phi) or args.phi <= -1:
+    raise ValueError(f"--phi must be a finite number > -1 (Beta-model precision), got {args.phi}.")
+  if not math.isfinite(args.std_scale) or args.std_scale <= 0:
+    raise ValueError(f"--std-scale must be a finite number > 0, got {args.std_scale}.")
+  if args.no_std and (args.std_col or args.std_file):
+    given = "--std-col" if args.std_col else "--std-file"
+    raise ValueError(f"--no-std and {given} contradict each other; give one of them.")
+  if args.std_col and args.std_file:
+    raise ValueError("--std-col and --std-file both give the std; give one of them.")
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+  """Every output path must be writable before the work starts (nothing is lost at the end)."""
+  inputs = {pathlib.Path(p).resolve() for p in (args.pred_file, args.std_file, args.weights_file,
+                                                  args.sample_file) if p}
+  seen = {}
+  for flag in ("json", "html", "png"):
+    value = getattr(args, flag)
+    if value is None:
+      continue
+    path = pathlib.Path(value)
+    parent = path.resolve().parent
+    if not value or value.endswith(("/", os.sep)) or path.is_dir():
+      raise ValueError(f"--{flag} {value!r} is a directory; give a file path.")
+    if not parent.is_dir():
+      raise ValueError(f"--{flag} {value!r}: folder {str(parent)!r} does not exist.")
+    if path.resolve() in inputs:
+      raise ValueError(f"--{flag} {value!r} is one of the input files; it would be overwritten.")
+    if path.resolve() in seen:
+      raise ValueError(f"--{flag} and --{seen[path.resolve()]} are the same file {value!r}.")
+    seen[path.resolve()] = flag
+    if not os.access(path if path.exists() else parent, os.W_OK):
+      raise ValueError(f"--{flag} {value!r} is not writable (permission denied).")
+
+
+def _read_inputs(args: argparse.Namespace, io) -> dict:
+  table = io.read_table(args.pred_file)
+  std_col = args.std_col
+  if std_col is None and not args.no_std and args.std_file is None and "std" in table.columns:
+    std_col = "std"
+  pred_cols = None
+  if args.pred_cols:
+    pred_cols = [c.strip() for arg in args.pred_cols for c in arg.split(",") if c.strip()]
+  # A table column named "std" is never a model by default, also when --std-file or --no-std
+  # replaces it (name it in --pred-cols to score it).
+  exclude = ("std",)
+  mos, std, preds = io.select_columns(table, mos_col=args.mos_col, std_col=std_col,
+                                      pred_cols=pred_cols, exclude=exclude)
+  if args.std_file:
+    std = io.read_vector(args.std_file, "std")
+  weights = io.read_vector(args.weights_file, "weights") if args.weights_file else None
+  samples = io.read_samples(args.sample_file) if args.sample_file else None
+  return dict(mos=mos, predictions=preds, std=std, weights=weights, samples=samples)
+
+
 def main(argv: list[str] | None = None) -> int:
   args = build_parser().parse_args(argv)
+  try:
+    check_options(args)
+    check_outputs(args)
+  except ValueError as e:
+    print(f"jiqa gmc: error: {e}", file=sys.stderr)
+    return 2
+  configure_jax()
   import jax
 
   from jiqa import gmc
@@ -76,27 +175,10 @@ def main(argv: list[str] | None = None) -> int:
 
   devices = jax.devices()
   mesh = None if args.single_device or len(devices) == 1 else jax.make_mesh((len(devices),), ("data",))
-
+  methods = ("PLCC", "SRCC", "KRCC") if args.method == "all" else (args.method,)
   try:
-    table = io.read_table(args.pred_file)
-    std_col = args.std_col
-    if std_col is None and not args.no_std and "std" in table.columns and args.std_file is None:
-      std_col = "std"
-    pred_cols = None
-    if args.pred_cols:
-      pred_cols = [c.strip() for arg in args.pred_cols for c in arg.split(",") if c.strip()]
-    drop = [] if std_col is not None or not args.no_std else ["std"]
-    if pred_cols is None and drop:
-      pred_cols = [c for c in table.columns if c not in (args.mos_col, *drop)]
-    mos, std, preds = io.select_columns(table, mos_col=args.mos_col, std_col=std_col,
-                                        pred_cols=pred_cols)
-    if args.std_file:
-      std = io.read_vector(args.std_file, "std")
-    weights = io.read_vector(args.weights_file, "weights") if args.weights_file else None
-    samples = io.read_samples(args.sample_file) if args.sample_file else None
-    methods = ("PLCC", "SRCC", "KRCC") if args.method == "all" else (args.method,)
-    result = gmc.evaluate(mos, preds, std=std, weights=weights, samples=samples,
-                          num_samples=args.samples, seed=args.seed, methods=methods,
+    inputs = _read_inputs(args, io)
+    result = gmc.evaluate(**inputs, num_samples=args.samples, seed=args.seed, methods=methods,
                           std_scale=args.std_scale, phi=args.phi, dtype=args.dtype,
                           progress=not args.quiet, block=args.block, mesh=mesh)
   except ValueError as e:
@@ -107,15 +189,23 @@ def main(argv: list[str] | None = None) -> int:
         f"{result['std_source']}, weights: {result['weights_source']}, {args.dtype}, "
         f"surface {result['seconds']['surface']:.1f} s, fit {result['seconds']['fit']:.1f} s")
   print(_table(result))
-  if args.json:
-    pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
-    print(f"wrote {args.json}")
-  if args.html:
-    gmc.save_html(result, args.html)
-    print(f"wrote {args.html}")
-  if args.png:
-    gmc.save_png(result, args.png)
-    print(f"wrote {args.png}")
+  for note in result.get("notes", []):
+    print(f"note: {note}", file=sys.stderr)
+  try:
+    if args.json:
+      pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
+      print(f"wrote {args.json}")
+    if args.html or args.png:
+      from jiqa.gmc import plots
+      if args.html:
+        plots.save_html(result, args.html)
+        print(f"wrote {args.html}")
+      if args.png:
+        plots.save_png(result, args.png)
+        print(f"wrote {args.png}")
+  except OSError as e:
+    print(f"jiqa gmc: error: could not write {e.filename or 'output'}: {e.strerror or e}", file=sys.stderr)
+    return 1
   return 0
 
 

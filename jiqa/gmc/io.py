@@ -14,11 +14,15 @@ import jax
 import numpy as np
 import pandas as pd
 
+from jiqa.gmc import tables
+
 __all__ = ["read_table", "read_vector", "read_samples", "select_columns", "validate_inputs"]
 
 
-def read_table(path: str | pathlib.Path) -> pd.DataFrame:
-  """A CSV or XLSX table with a header row.
+def read_table(path: str | pathlib.Path, *, what: str = "pred file") -> pd.DataFrame:
+  """A CSV/TXT/XLSX table with a header row, as strings (``tables.read_cells`` rules).
+
+  The file name is kept in ``table.attrs["source"]`` so later errors can name it.
 
   Example:
     >>> import tempfile, os; f = os.path.join(tempfile.mkdtemp(), "t.csv")
@@ -27,35 +31,36 @@ def read_table(path: str | pathlib.Path) -> pd.DataFrame:
     ['mos', 'a']
   """
   path = pathlib.Path(path)
-  if not path.is_file():
-    raise ValueError(f"pred file {str(path)!r} does not exist.")
-  suffix = path.suffix.lower()
-  try:
-    if suffix in (".xlsx", ".xlsm", ".xls"):
-      table = pd.read_excel(path)
-    else:
-      table = pd.read_csv(path, sep=None, engine="python")
-  except pd.errors.EmptyDataError as e:
-    raise ValueError(f"pred file {str(path)!r} is empty.") from e
-  if table.shape[0] == 0:
-    raise ValueError(f"pred file {str(path)!r} has a header but no rows.")
-  table.columns = [str(c).strip() for c in table.columns]
+  header, rows = tables.read_cells(path, what)
+  if header is None:
+    raise ValueError(f"{what} {str(path)!r} has no header row (its first row is all numbers); "
+                     "the first row must name the columns (mos, std, models).")
+  if not rows:
+    raise ValueError(f"{what} {str(path)!r} has a header but no rows.")
+  table = pd.DataFrame(rows, columns=header, dtype=object)
+  table.attrs["source"] = path.name
   return table
 
 
 def _numeric(values, name: str) -> np.ndarray:
-  arr = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(np.float64)
-  raw = pd.Series(values)
+  """float64 values of a 1-D sequence; strings are parsed with ``float`` (correctly rounded)."""
+  raw = np.asarray(values, dtype=object).ravel()
+  arr = np.empty(raw.size, np.float64)
+  for k, v in enumerate(raw):
+    try:
+      arr[k] = float(v) if isinstance(v, str) else v
+    except (TypeError, ValueError):
+      arr[k] = np.nan
   bad = np.flatnonzero(~np.isfinite(arr))
   if bad.size:
     k = int(bad[0])
-    raise ValueError(f"{name}: row {k} has a non-numeric, NaN or infinite value ({raw.iloc[k]!r}); "
+    raise ValueError(f"{name}: row {k} has a non-numeric, NaN or infinite value ({raw[k]!r}); "
                      f"{bad.size} bad value(s) in all.")
   return arr
 
 
 def read_vector(path: str | pathlib.Path, name: str) -> np.ndarray:
-  """One number per row from a .txt (whitespace) or .csv/.xlsx file (first numeric column).
+  """One number per row: a single column (header optional), or the column named ``name``.
 
   Example:
     >>> import tempfile, os; f = os.path.join(tempfile.mkdtemp(), "w.txt")
@@ -64,22 +69,24 @@ def read_vector(path: str | pathlib.Path, name: str) -> np.ndarray:
     [0.5, 1.5]
   """
   path = pathlib.Path(path)
-  if not path.is_file():
-    raise ValueError(f"{name} file {str(path)!r} does not exist.")
-  if path.suffix.lower() in (".csv", ".xlsx", ".xls"):
-    table = read_table(path)
-    if not str(table.columns[0]).lstrip("-").replace(".", "", 1).isdigit():
-      return _numeric(table.iloc[:, -1], f"{name} file {path.name}")
-    values = pd.read_csv(path, header=None).iloc[:, -1]
-    return _numeric(values, f"{name} file {path.name}")
-  tokens = path.read_text().split()
-  if not tokens:
-    raise ValueError(f"{name} file {str(path)!r} is empty.")
-  return _numeric(tokens, f"{name} file {path.name}")
+  header, rows = tables.read_cells(path, f"{name} file")
+  if header is not None and not rows:
+    raise ValueError(f"{name} file {str(path)!r} has a header but no values.")
+  width = len(rows[0])
+  if width == 1:
+    col = 0
+  elif header is not None and name in header:
+    col = header.index(name)
+  elif header is None and len(rows) == 1:  # one line of values
+    return _numeric(rows[0], f"{name} file {path.name}")
+  else:
+    raise ValueError(f"{name} file {str(path)!r} has {width} columns; expected one column of "
+                     f"{name} values (or a header naming a column {name!r}).")
+  return _numeric([r[col] for r in rows], f"{name} file {path.name}")
 
 
 def read_samples(path: str | pathlib.Path) -> np.ndarray:
-  """(K, 2) sample points from a CSV with columns Q, Qd (or two unnamed columns).
+  """(K, 2) sample points: columns Q, Qd by name, or exactly two columns (header optional).
 
   Example:
     >>> import tempfile, os; f = os.path.join(tempfile.mkdtemp(), "s.csv")
@@ -87,22 +94,30 @@ def read_samples(path: str | pathlib.Path) -> np.ndarray:
     >>> read_samples(f).tolist()
     [[2.0, 1.0], [3.0, 0.5]]
   """
-  table = read_table(path)
-  if {"Q", "Qd"} <= set(table.columns):
-    table = table[["Q", "Qd"]]
-  elif table.shape[1] != 2:
-    raise ValueError(f"sample file {str(path)!r} needs columns Q and Qd, got {list(table.columns)}.")
-  q = _numeric(table.iloc[:, 0], f"sample file {pathlib.Path(path).name} column Q")
-  qd = _numeric(table.iloc[:, 1], f"sample file {pathlib.Path(path).name} column Qd")
+  path = pathlib.Path(path)
+  header, rows = tables.read_cells(path, "sample file")
+  if header is not None and {"Q", "Qd"} <= set(header):
+    cols = [header.index("Q"), header.index("Qd")]
+  elif len(rows[0]) == 2 if rows else False:
+    cols = [0, 1]
+  else:
+    got = header if header is not None else f"{len(rows[0])} unnamed column(s)"
+    raise ValueError(f"sample file {str(path)!r} needs columns Q and Qd (or exactly two columns), "
+                     f"got {got}.")
+  if not rows:
+    raise ValueError(f"sample file {str(path)!r} has a header but no points.")
+  q = _numeric([r[cols[0]] for r in rows], f"sample file {path.name} column Q")
+  qd = _numeric([r[cols[1]] for r in rows], f"sample file {path.name} column Qd")
   return np.stack([q, qd], axis=1)
 
 
 def select_columns(table: pd.DataFrame, *, mos_col: str = "mos", std_col: str | None = None,
-                   pred_cols: Sequence[str] | None = None
+                   pred_cols: Sequence[str] | None = None, exclude: Sequence[str] = ()
                    ) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
   """(mos, std or None, {model: predictions}) from a table, checking every column.
 
-  Without ``pred_cols`` every column other than the MOS and std columns is a model.
+  Without ``pred_cols`` every column other than the MOS and std columns and
+  ``exclude`` is a model. A column cannot be both a model and MOS/std.
 
   Example:
     >>> t = pd.DataFrame({"mos": [1, 2, 3], "std": [.1, .2, .1], "m": [3, 1, 2]})
@@ -110,58 +125,89 @@ def select_columns(table: pd.DataFrame, *, mos_col: str = "mos", std_col: str | 
     ['m']
   """
   columns = list(table.columns)
+  src = table.attrs.get("source")
+  of = f" of {src}" if src else ""
   for role, col in (("MOS", mos_col), ("std", std_col)):
     if col is not None and col not in columns:
-      raise ValueError(f"{role} column {col!r} not found; the table has columns {columns}.")
+      raise ValueError(f"{role} column {col!r} not found{of}; the table has columns {columns}.")
+  if std_col is not None and std_col == mos_col:
+    raise ValueError(f"the std column and the MOS column are both {mos_col!r}.")
   if pred_cols is None:
-    pred_cols = [c for c in columns if c not in (mos_col, std_col)]
+    pred_cols = [c for c in columns if c not in (mos_col, std_col, *exclude)]
+  pred_cols = list(pred_cols)
   if not pred_cols:
-    raise ValueError(f"no prediction columns: the table has only {columns}.")
+    raise ValueError(f"no prediction columns{of}: the table has only {columns}.")
   missing = [c for c in pred_cols if c not in columns]
   if missing:
-    raise ValueError(f"prediction column(s) {missing} not found; the table has columns {columns}.")
-  mos = _numeric(table[mos_col], f"MOS column {mos_col!r}")
-  std = None if std_col is None else _numeric(table[std_col], f"std column {std_col!r}")
-  preds = {c: _numeric(table[c], f"prediction column {c!r}") for c in pred_cols}
+    raise ValueError(f"prediction column(s) {missing} not found{of}; the table has columns {columns}.")
+  twice = sorted({c for c in pred_cols if pred_cols.count(c) > 1})
+  if twice:
+    raise ValueError(f"prediction column(s) {twice} are listed more than once.")
+  for role, col in (("MOS", mos_col), ("std", std_col)):
+    if col in pred_cols:
+      raise ValueError(f"column {col!r} is the {role} column; it cannot also be a prediction column.")
+  mos = _numeric(table[mos_col], f"MOS column {mos_col!r}{of}")
+  std = None if std_col is None else _numeric(table[std_col], f"std column {std_col!r}{of}")
+  preds = {c: _numeric(table[c], f"prediction column {c!r}{of}") for c in pred_cols}
   return mos, std, preds
+
+
+def _vector(values: jax.typing.ArrayLike, name: str, n: int | None = None) -> np.ndarray:
+  """A real 1-D vector (never flattened from 2-D, never the real part of complex numbers)."""
+  arr = np.asarray(values)
+  if np.iscomplexobj(arr) or (arr.dtype == object and any(isinstance(v, complex) for v in arr.flat)):
+    raise ValueError(f"{name} must be real numbers, got complex values.")
+  if arr.ndim != 1:
+    raise ValueError(f"{name} must be a 1-D array of {n or 'N'} values (one per image), "
+                     f"got shape {arr.shape}.")
+  out = _numeric(arr, name)
+  if n is not None and out.size != n:
+    raise ValueError(f"{name} has {out.size} values but mos has {n}.")
+  return out
 
 
 def validate_inputs(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.ArrayLike],
                     std: jax.typing.ArrayLike | None = None,
                     weights: jax.typing.ArrayLike | None = None
                     ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None, np.ndarray | None]:
-  """Checks lengths, finiteness, >= 3 rows, non-constant MOS/predictions, std >= 0, weights >= 0.
+  """Checks shapes (1-D, equal lengths), real finite values, >= 3 rows, non-constant
+  MOS/predictions, std >= 0, weights >= 0.
 
   Example:
     >>> validate_inputs([1, 2, 3], {"a": [1, 1, 1]})
     Traceback (most recent call last):
     ...
     ValueError: predictions 'a' are constant; correlations with MOS are undefined.
+    >>> validate_inputs([1, 2, 3], [[3, 1, 2]])
+    Traceback (most recent call last):
+    ...
+    ValueError: predictions must be a mapping {model name: (N,) scores}, got list.
   """
-  mos = _numeric(np.ravel(np.asarray(mos, dtype=object)), "mos")
+  mos = _vector(mos, "mos")
   n = mos.size
   if n < 3:
     raise ValueError(f"mos: need at least 3 rows, got {n}.")
   if np.all(mos == mos[0]):
     raise ValueError("mos is constant; GMC needs a range of MOS values.")
+  if not isinstance(predictions, Mapping):
+    raise ValueError("predictions must be a mapping {model name: (N,) scores}, got "
+                     f"{type(predictions).__name__}.")
   if not predictions:
     raise ValueError("predictions: need at least one model.")
   out = {}
   for name, p in predictions.items():
-    p = _numeric(np.ravel(np.asarray(p, dtype=object)), f"predictions {name!r}")
-    if p.size != n:
-      raise ValueError(f"predictions {name!r} has {p.size} rows but mos has {n}.")
+    p = _vector(p, f"predictions {name!r}", n)
     if np.all(p == p[0]):
       raise ValueError(f"predictions {name!r} are constant; correlations with MOS are undefined.")
     out[str(name)] = p
+  if len(out) != len(predictions):
+    raise ValueError(f"predictions: model names must be distinct as strings, got {list(predictions)}.")
   vecs = []
   for label, v in (("std", std), ("weights", weights)):
     if v is None:
       vecs.append(None)
       continue
-    v = _numeric(np.ravel(np.asarray(v, dtype=object)), label)
-    if v.size != n:
-      raise ValueError(f"{label} has {v.size} rows but mos has {n}.")
+    v = _vector(v, label, n)
     if np.any(v < 0):
       k = int(np.flatnonzero(v < 0)[0])
       raise ValueError(f"{label} must be >= 0; row {k} is {v[k]:g}.")

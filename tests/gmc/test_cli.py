@@ -85,7 +85,7 @@ GOOD = {"mos": [1.0, 2.0, 3.0, 4.0, 5.0], "std": [0.5, 0.6, 0.5, 0.4, 0.5], "a":
 @pytest.mark.parametrize("change,extra,message", [
     ({}, ["--mos-col", "MOS"], "MOS column 'MOS' not found"),
     ({}, ["--pred-cols", "b"], "prediction column(s) ['b'] not found"),
-    ({"a": [1.0, float("nan"), 2.0, 4.0, 5.0]}, [], "prediction column 'a': row 1"),
+    ({"a": [1.0, float("nan"), 2.0, 4.0, 5.0]}, [], "prediction column 'a' of t.csv: row 1"),
     ({"a": ["1", "x", "2", "4", "5"]}, [], "non-numeric"),
     ({"a": [2.0] * 5}, [], "constant"),
     ({"std": [0.5, -0.1, 0.5, 0.4, 0.5]}, [], "std must be >= 0; row 1"),
@@ -102,7 +102,7 @@ def test_cli_bad_files(tmp_path, capsys):
   path = _table(tmp_path, GOOD)
   (tmp_path / "std.txt").write_text("0.5\n0.5\n")
   assert cli.main(["gmc", "--pred-file", path, "--std-file", str(tmp_path / "std.txt"), "--quiet"]) == 2
-  assert "std has 2 rows but mos has 5" in capsys.readouterr().err
+  assert "std has 2 values but mos has 5" in capsys.readouterr().err
   (tmp_path / "s.csv").write_text("Q,Qd\n3.0,1.0\n7.0,1.0\n")
   assert cli.main(["gmc", "--pred-file", path, "--sample-file", str(tmp_path / "s.csv"), "--quiet"]) == 2
   assert "Q=7 outside the MOS range [1, 5]" in capsys.readouterr().err
