@@ -1,0 +1,39 @@
+"""experiments/kadid_cells: the scorer adapter takes either call order; the printed
+tables carry the figures of the result."""
+
+import jax.numpy as jnp
+import numpy as np
+
+from experiments import kadid_cells as exp
+
+
+class ReferenceFirst:
+  def __call__(self, reference, images):
+    return jnp.mean(images - 2 * reference, axis=(1, 2, 3))
+
+
+class ImagesFirst:
+  def __call__(self, images, reference):
+    return jnp.mean(images - 2 * reference, axis=(1, 2, 3))
+
+
+def test_scorer_adapter_follows_the_signature():
+  rng = np.random.default_rng(0)
+  ref, dist = rng.random((2, 3, 8, 8, 3)).astype(np.float32)
+  want = np.mean(dist - 2 * ref, axis=(1, 2, 3))          # numpy by hand
+  for scorer in (ReferenceFirst(), ImagesFirst()):
+    np.testing.assert_allclose(exp.scorer_predictor(scorer)(ref, dist), want, rtol=1e-5)
+
+
+def test_tables_print_the_figures():
+  wt = {"mean_spearman": 0.875, "strict_share": 0.5, "spearman": {}, "strict_types": []}
+  result = {"num_images": 2, "images": ["a", "b"], "size": [384, 512], "num_cells": 10,
+            "gmc": {"samples": [[0, 0]] * 7},
+            "predictors": {"psnr": {"spearman": 0.6712, "pearson": 0.5, "kendall": None,
+                                    "gmc": {"PLCC": 0.1, "SRCC": 0.2, "KRCC": 0.3},
+                                    "within_type": {"mos": wt, "severity": wt}}},
+            "fidelity": {"jpeg": {"mean_abs_gap": 1.234, "gap": [1, -1, 2, 0, 0.5]}}}
+  text = exp.tables(result)
+  assert "| psnr | 0.671 | 0.500 |   n/a | 0.100 | 0.200 | 0.300 | 0.875 | 0.50 |" in text
+  assert "| jpeg | 1.23 | +1.00 -1.00 +2.00 +0.00 +0.50 |" in text
+  assert "7 sample points" in text
