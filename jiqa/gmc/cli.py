@@ -100,8 +100,8 @@ def configure_jax() -> None:
 
 def check_options(args: argparse.Namespace) -> None:
   """Bounds and conflicts of the options, before anything is read or computed."""
-  if args.samples < 1:
-    raise ValueError(f"--samples must be >= 1, got {args.samples}.")
+  if args.samples < 3:
+    raise ValueError(f"--samples must be >= 3 (the surface fit needs 3 points), got {args.samples}.")
   if args.block < 1:
     raise ValueError(f"--block must be >= 1 (pairs per block side), got {args.block}.")
   if not math.isfinite(args.phi) or args.phi <= -1:

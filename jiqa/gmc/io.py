@@ -131,7 +131,7 @@ def select_columns(table: pd.DataFrame, *, mos_col: str = "mos", std_col: str | 
     if col is not None and col not in columns:
       raise ValueError(f"{role} column {col!r} not found{of}; the table has columns {columns}.")
   if std_col is not None and std_col == mos_col:
-    raise ValueError(f"the std column and the MOS column are both {mos_col!r}.")
+    raise ValueError(f"the std column and the MOS column{of} are both {mos_col!r}.")
   if pred_cols is None:
     pred_cols = [c for c in columns if c not in (mos_col, std_col, *exclude)]
   pred_cols = list(pred_cols)
