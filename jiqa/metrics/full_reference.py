@@ -1,9 +1,11 @@
 """Full-reference image quality baselines: PSNR, SSIM, MS-SSIM and GMSD.
 
-Every metric takes two images in jiqa's convention (float RGB in ``[0, 1]``,
-channels last), either single ``(H, W, 3)`` (returns a scalar) or batched
-``(N, H, W, 3)`` (returns ``(N,)``), and is jit-able (shapes are checked while
-tracing). PSNR, SSIM and MS-SSIM are similarities (higher = better); **GMSD is
+Every metric takes two images in jiqa's convention (RGB, channels last; float
+in ``[0, 1]``, or ``uint8`` / ``uint16``, which are divided by 255 / 65535 as
+:func:`jiqa.images.as_float_images` says), either single ``(H, W, 3)`` (returns
+a scalar) or batched ``(N, H, W, 3)`` (returns ``(N,)``; an empty batch is a
+``ValueError``), and is jit-able (shapes and dtypes are checked while tracing,
+values where they are concrete). PSNR, SSIM and MS-SSIM are similarities (higher = better); **GMSD is
 a distortion (lower = better; 0 for identical images)**.
 
 * :func:`psnr` is ``dm_pix.psnr`` (data range 1; ``inf`` for identical images).
@@ -38,18 +40,21 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jiqa.images import as_float_images
+
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _K1, _K2, _WIN, _SIGMA = 0.01, 0.03, 11, 1.5
 
 
 def _check(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> tuple[jax.Array, jax.Array, bool]:
-  """Returns ``(a, b, single)`` as float32 ``(N, H, W, 3)``; raises ``ValueError`` on bad shapes."""
-  a, b = jnp.asarray(a), jnp.asarray(b)
-  for x, name in ((a, "a"), (b, "b")):
-    if x.ndim not in (3, 4) or x.shape[-1] != 3:
-      raise ValueError(
-          f"{name} must be an RGB image (H, W, 3) or a batch (N, H, W, 3), channels last; "
-          f"got shape {x.shape}.")
+  """Returns ``(a, b, single)`` as float32 ``(N, H, W, 3)``; raises ``ValueError`` on bad input.
+
+  The pixel rule is :func:`jiqa.images.as_float_images`: ``uint8`` / ``uint16``
+  are divided by 255 / 65535, floats must be in ``[0, 1]``, other types and
+  empty batches are rejected.
+  """
+  a = as_float_images(a, name="a")
+  b = as_float_images(b, name="b")
   if a.shape != b.shape:
     raise ValueError(f"a and b must have the same shape; got {a.shape} and {b.shape}.")
   single = a.ndim == 3

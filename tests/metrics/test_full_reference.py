@@ -198,3 +198,34 @@ def test_too_small_for_windows_raise():
     ms_ssim(x, x)
   with pytest.raises(ValueError, match="11"):
     ssim(x[:8], x[:8])
+
+
+def test_uint8_inputs_give_the_numbers_of_the_float_inputs_over_255():
+  # One pixel rule (jiqa.images.as_float_images): uint8 is x / 255, not raw 0..255.
+  a, b = _batch()
+  a8, b8 = np.round(a * 255).astype(np.uint8), np.round(b * 255).astype(np.uint8)
+  for name, fn in JIT.items():
+    got = np.asarray(fn(a8, b8))
+    want = np.asarray(fn(a8.astype(np.float32) / 255, b8.astype(np.float32) / 255))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=name)
+  # The astronaut + noise pair, as a user would pass it: about 26 dB, not -22 dB.
+  x = skimage.data.astronaut()[:64, :64]
+  noisy = np.clip(x + np.random.default_rng(0).normal(0, 12.75, x.shape), 0, 255).astype(np.uint8)
+  want = skimage.metrics.peak_signal_noise_ratio(x, noisy, data_range=255)
+  assert 20 < want < 35
+  np.testing.assert_allclose(float(psnr(x, noisy)), want, rtol=1e-4)
+  u16 = a8.astype(np.uint16) * 257
+  np.testing.assert_allclose(JIT["psnr"](u16, b8.astype(np.uint16) * 257), JIT["psnr"](a8, b8),
+                             rtol=1e-5)
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim, ms_ssim, gmsd])
+def test_empty_batches_and_other_integer_types_raise(metric):
+  empty = np.zeros((0, 176, 176, 3), np.float32)
+  with pytest.raises(ValueError, match="^a: the batch is empty"):
+    metric(empty, empty)
+  ints = np.zeros((176, 176, 3), np.int64)
+  with pytest.raises(ValueError, match="^a: .*uint8"):
+    metric(ints, ints)
+  with pytest.raises(ValueError, match=r"^b: .*\[0, 1\]"):
+    metric(np.zeros((176, 176, 3), np.float32), np.full((176, 176, 3), 255.0, np.float32))
