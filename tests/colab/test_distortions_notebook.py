@@ -12,7 +12,9 @@ NOTEBOOK = pathlib.Path(__file__).resolve().parents[2] / "colab" / "distortion_g
 
 def test_distortion_notebook_runs():
   nb = nbformat.read(NOTEBOOK, as_version=4)
-  text = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+  code = [c.source for c in nb.cells if c.cell_type == "code"]
+  assert "git+https://github.com/" in code[0] and "find_spec" in code[0]  # Colab install cell
+  text = "\n".join(code)
   assert "jiqa.distortions." not in text.replace("from jiqa import distortions", "")  # public API
   nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                           resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
