@@ -1,6 +1,6 @@
 """KADID-10k's 125 cells made by jiqa's engine, scored and compared with KADID's MOS.
 
-  python -m experiments.kadid_cells --json OUT.json [--images DIR] [--workdir W]
+  python -m experiments.kadid_cells --json OUT.json [--images DIR] [--workdir W] [--metrics=...]
 
 Without ``--images`` it uses the held-out photos of the shipped pipeline config
 (``jiqa.configs.pipeline.HOLDOUT_IMAGES``). Predictors: PSNR, SSIM, MS-SSIM and
@@ -14,22 +14,25 @@ fidelity). The MOS is only compared with, never fitted to.
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import json
 import os
 import time
 
-from absl import app
-from absl import flags
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("json", None, "Where to write the figures (JSON).")
-flags.DEFINE_string("images", None, "Use every image of this folder instead of the held-out photos.")
-flags.DEFINE_string("workdir", None, "A training run's folder: add its scorer as a predictor.")
-flags.DEFINE_integer("seed", 0, "PRNG seed of the distortions (and the GMC sample points).")
-flags.DEFINE_integer("gmc_samples", 50, "GMC sample points over the 125 cells.")
-flags.DEFINE_list("metrics", ["psnr", "ssim", "ms_ssim", "gmsd"], "Built-in predictors to run.")
-flags.mark_flags_as_required(["json"])
+def parse_args(argv=None) -> argparse.Namespace:
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--json", required=True, help="Where to write the figures (JSON).")
+  p.add_argument("--images", help="Use every image of this folder instead of the held-out photos.")
+  p.add_argument("--workdir", help="A training run's folder: add its scorer as a predictor.")
+  p.add_argument("--seed", type=int, default=0,
+                 help="PRNG seed of the distortions (and the GMC sample points).")
+  p.add_argument("--gmc_samples", type=int, default=50, help="GMC sample points over the cells.")
+  p.add_argument("--metrics", default="psnr,ssim,ms_ssim,gmsd",
+                 help="Comma-separated built-in predictors ('' for none: engine PSNR only).")
+  p.add_argument("--types", default="", help="Comma-separated KADID types (default all 25).")
+  return p.parse_args(argv)
 
 
 def scorer_predictor(scorer, mesh=None):
@@ -106,46 +109,48 @@ def save_scatter(result: dict, path: str) -> None:
   plt.close(fig)
 
 
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Too many command-line arguments: {argv[1:]}")
+def main(argv=None) -> int:
+  a = parse_args(argv)
   from jiqa import gmc, images
   from jiqa.configs import pipeline as pipeline_config
   from jiqa.evaluation import kadid_cells
 
   t0 = time.perf_counter()
-  if FLAGS.images:
-    photos = images.load_folder(FLAGS.images)
+  builtins = kadid_cells.builtin_predictors()
+  metrics = [m for m in a.metrics.split(",") if m]
+  unknown = [m for m in metrics if m not in builtins]
+  if unknown:
+    raise SystemExit(f"--metrics: unknown {unknown}; choose from {sorted(builtins)}.")
+  if a.images:
+    photos = images.load_folder(a.images)
   else:
     photos = images.bundled_images(pipeline_config.HOLDOUT_IMAGES)
-  builtins = kadid_cells.builtin_predictors()
-  unknown = [m for m in FLAGS.metrics if m not in builtins]
-  if unknown:
-    raise app.UsageError(f"--metrics: unknown {unknown}; choose from {sorted(builtins)}.")
   predictors = {}
-  if FLAGS.workdir:
+  if a.workdir:
     from jiqa.training import loop
     from jiqa.training import state as state_lib
 
-    _, graphdef, state, mesh = loop.restore(FLAGS.workdir)
+    _, graphdef, state, mesh = loop.restore(a.workdir)
     predictors["scorer"] = scorer_predictor(state_lib.merge(graphdef, state).scorer, mesh)
-  predictors.update({m: builtins[m] for m in FLAGS.metrics})
-  result = kadid_cells.evaluate(photos, predictors, seed=FLAGS.seed,
-                                gmc_samples=FLAGS.gmc_samples)
+  predictors.update({m: builtins[m] for m in metrics})
+  result = kadid_cells.evaluate(photos, predictors, seed=a.seed, gmc_samples=a.gmc_samples,
+                                types=[t for t in a.types.split(",") if t] or None)
   result["seconds"]["wall"] = time.perf_counter() - t0
-  if FLAGS.workdir:
-    result["workdir"] = os.path.abspath(FLAGS.workdir)
-  with open(FLAGS.json, "w", encoding="utf-8") as f:
+  if a.workdir:
+    result["workdir"] = os.path.abspath(a.workdir)
+  with open(a.json, "w", encoding="utf-8") as f:
     json.dump(result, f, indent=1)
-  stem = os.path.splitext(FLAGS.json)[0]
+  stem = os.path.splitext(a.json)[0]
   if result["predictors"]:
     save_scatter(result, stem + "_scatter.png")
     gmc.save_png(result["gmc"], stem + "_gmc.png",
-                 title=f"GMC over KADID's 125 cells ({len(result['gmc']['samples'])} sample points)")
+                 title=f"GMC over KADID's {result['num_cells']} cells "
+                       f"({len(result['gmc']['samples'])} sample points)")
     gmc.save_html(result["gmc"], stem + "_gmc.html")
   print(tables(result))
   print(f"\n{result['seconds']['wall']:.0f} s wall ({result['seconds']['cells']:.0f} s cells)")
+  return 0
 
 
 if __name__ == "__main__":
-  app.run(main)
+  raise SystemExit(main())

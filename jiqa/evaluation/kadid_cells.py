@@ -295,7 +295,8 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
   Returns:
     ``{"cells": {...}, "predictors": {name: {"cell_means", "spearman", "pearson",
     "kendall", "gmc", "within_type": {"mos", "severity"}}}, "gmc": <jiqa.gmc.evaluate
-    result>, "fidelity": {type: ...}, "scores": {name: (images, 25, 5) lists}, ...}``.
+    result>, "fidelity": {type: ...}, "scores": {name: (images, 25, 5) lists},
+    "engine_psnr": (images, 25, 5) list, ...}``.
 
   Example:
     >>> res = evaluate({"chelsea": photo})  # doctest: +SKIP
@@ -339,6 +340,10 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
       scores[n][i, j] = np.asarray(fn(ref, dist), np.float64).reshape(N_LEVELS)
     psnr[i, j] = engine_psnr(ref, dist)
   t1 = time.perf_counter()
+  for n, v in scores.items():
+    if not np.all(np.isfinite(v)):
+      raise ValueError(f"predictors: {n!r} returned non-finite scores (expected finite, "
+                       "higher = better).")
   mos = kadid["mos"].mean(axis=0)
   std = kadid["std"].mean(axis=0)
   levels = cell_levels()[sel]
@@ -347,14 +352,15 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
   result = {"images": names_img, "num_images": len(photos), "size": list(photos[0].shape[:2]),
             "seed": seed, "quantize": quantize, "num_cells": int(mos.size), "types": types,
             "cells": {"levels": levels.tolist(), "mos": mos.tolist(), "mos_std": std.tolist()},
-            "predictors": {}, "scores": {n: s.tolist() for n, s in scores.items()}}
+            "predictors": {}, "scores": {n: s.tolist() for n, s in scores.items()},
+            "engine_psnr": psnr.tolist()}
   g = None
   if predictors:
     g = gmc.evaluate(mos.ravel(), {n: m.ravel() for n, m in means.items()}, std=std.ravel(),
                      num_samples=gmc_samples, seed=seed)
   for n, m in means.items():
     x, y = m.ravel(), mos.ravel()
-    ok = np.all(np.isfinite(x)) and np.ptp(x) > 0
+    ok = np.ptp(x) > 0
     result["predictors"][n] = {
         "cell_means": m.tolist(),
         "spearman": correlation.srcc(x, y) if ok else None,

@@ -37,3 +37,16 @@ def test_tables_print_the_figures():
   assert "| psnr | 0.671 | 0.500 |   n/a | 0.100 | 0.200 | 0.300 | 0.875 | 0.50 |" in text
   assert "| jpeg | 1.23 | +1.00 -1.00 +2.00 +0.00 +0.50 |" in text
   assert "7 sample points" in text
+
+
+def test_matched_gaps_pick_the_nearest_contents_by_hand():
+  from experiments import engine_fidelity
+
+  kadid = np.broadcast_to(np.arange(81.0)[:, None, None], (81, 3, 5)).copy()
+  kadid[:, 2] += 5.0                                  # a non-anchor type 5 dB above
+  engine = np.full((1, 3, 5), 10.2)
+  m = engine_fidelity.matched_gaps(engine, kadid, [0, 1], k=3)
+  assert sorted(m["neighbours"][0]) == [9, 10, 11]
+  np.testing.assert_allclose(m["gap"][0], 0.2)       # 10.2 - mean(9, 10, 11)
+  np.testing.assert_allclose(m["gap"][2], 0.2 - 5.0)
+  np.testing.assert_allclose(m["mean_abs_gap"], [0.2, 0.2, 4.8])
