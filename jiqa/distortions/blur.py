@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jiqa.distortions.spec import DistortionSpec, check_image, kadid_param
+from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param
 
 GAUSSIAN_SIGMAS = (0.1, 0.5, 1.0, 2.0, 5.0)
 LENS_RADII = (1.0, 2.0, 4.0, 6.0, 8.0)
@@ -232,6 +232,7 @@ def motion_kernel(length: jax.typing.ArrayLike, angle: jax.typing.ArrayLike,
   return h / jnp.sum(h)
 
 
+@distortion_op()
 def gaussian_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                   ) -> jax.Array:
   """KADID #1: Gaussian blur, sigma 0.1, 0.5, 1, 2, 5 at levels 0.2..1.0.
@@ -248,12 +249,12 @@ def gaussian_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing
     >>> gaussian_blur(key, image, 1.0)  # sigma 5, 21x21 support
   """
   del key
-  image = check_image(image)
   sigma = kadid_param(level, GAUSSIAN_SIGMAS, 0.0)
   out = gaussian_filter(image, sigma, radius=gaussian_radius(GAUSSIAN_SIGMAS[-1]))
   return jnp.clip(out, 0.0, 1.0)
 
 
+@distortion_op()
 def lens_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
               ) -> jax.Array:
   """KADID #2: lens blur, a disk PSF of radius 1, 2, 4, 6, 8 at levels 0.2..1.0.
@@ -262,13 +263,13 @@ def lens_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Arr
     >>> lens_blur(key, image, 0.4)  # radius 2
   """
   del key
-  image = check_image(image)
   radius = kadid_param(level, LENS_RADII, 0.0)
   size = int(math.ceil(LENS_RADII[-1] - 0.5))
   out = fft_filter(image, disk_kernel(radius, size))
   return jnp.where(radius > 0, jnp.clip(out, 0.0, 1.0), image)
 
 
+@distortion_op()
 def motion_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                 *, angle: float | None = None) -> jax.Array:
   """KADID #3: motion blur, a line PSF of length 1, 2, 4, 6, 10 at a random angle.
@@ -283,7 +284,6 @@ def motion_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   Example:
     >>> motion_blur(key, image, 1.0)  # 10-pixel streak
   """
-  image = check_image(image)
   length = kadid_param(level, MOTION_LENGTHS, MOTION_LENGTHS[0])
   if angle is None:
     theta = jax.random.uniform(key, (), jnp.float32, 0.0, jnp.pi)

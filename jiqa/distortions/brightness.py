@@ -11,9 +11,10 @@ clip makes it flat there.
 
 ``mean_shift`` takes a *signed* level in ``[-1, 1]`` (positive = brighter),
 ordered by severity ``|level|``. KADID's five values (L1..L5 = 0.15, 0.08, 0,
--0.08, -0.15) sit at the signed levels of :data:`KADID_SIGNED_LEVELS`
-(``+1, +0.5, 0, -0.5, -1``); in between, the shift is piecewise linear in
-``|level|`` through ``(0, 0), (0.5, 0.08), (1, 0.15)``, see :func:`mean_shift_amount`.
+-0.08, -0.15) sit at the signed levels of :data:`MEAN_SHIFT_LEVELS`
+(``+1, +0.5, 0, -0.5, -1``, its spec's ``kadid_levels``); in between, the
+shift is piecewise linear in ``|level|`` through ``(0, 0), (0.5, 0.08),
+(1, 0.15)``, see :func:`mean_shift_amount`.
 
 Example:
   >>> out = brighten(key, image, 1.0)  # a = 1.1
@@ -24,15 +25,16 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions.blur import check_image
-from jiqa.distortions.color import lab_planes, rgb_planes
-from jiqa.distortions.spec import DistortionSpec, interp, kadid_param
+from jiqa.distortions.colorspace import lab_planes, rgb_planes
+from jiqa.distortions.spec import DistortionSpec, distortion_op, interp, kadid_param
 
 BRIGHTEN_AMOUNTS = (0.1, 0.2, 0.4, 0.7, 1.1)
 DARKEN_AMOUNTS = (0.05, 0.1, 0.2, 0.4, 0.8)
 MEAN_SHIFTS = (0.15, 0.08, 0.0, -0.08, -0.15)
-# Signed levels that reproduce KADID's L1..L5 parameters for the signed ops here.
-KADID_SIGNED_LEVELS = {"mean_shift": (1.0, 0.5, 0.0, -0.5, -1.0)}
+# The signed levels that reproduce KADID's L1..L5 shifts: mean_shift's spec
+# carries them (DistortionSpec.kadid_levels, the one table of levels).
+MEAN_SHIFT_LEVELS = (1.0, 0.5, 0.0, -0.5, -1.0)
+KADID_SIGNED_LEVELS = {"mean_shift": MEAN_SHIFT_LEVELS}  # alias; use get(name).kadid_levels
 
 
 def tone_curve(x: jax.typing.ArrayLike, mid: jax.typing.ArrayLike) -> jax.Array:
@@ -46,6 +48,7 @@ def tone_curve(x: jax.typing.ArrayLike, mid: jax.typing.ArrayLike) -> jax.Array:
   return jnp.clip(x + (4 * mid - 2) * x * (1 - x), 0.0, 1.0)
 
 
+@distortion_op()
 def brighten(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
              ) -> jax.Array:
   """KADID #16: tone curve through ``(0.5, 0.5 + a/2)``, ``a`` = 0.1 ... 1.1.
@@ -63,7 +66,6 @@ def brighten(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Arra
     >>> brighten(key, image, 0.6)  # a = 0.4
   """
   del key
-  image = check_image(image)
   mid = 0.5 + kadid_param(level, BRIGHTEN_AMOUNTS, 0.0) / 2
   j_rgb = tone_curve(image, mid)
   lab = lab_planes(image)
@@ -74,6 +76,7 @@ def brighten(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Arra
   return jnp.clip((2 * j_rgb + j_lab) / 3, 0.0, 1.0)
 
 
+@distortion_op()
 def darken(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
            ) -> jax.Array:
   """KADID #17: tone curve through ``(0.5, 0.5 - a/2)`` on RGB, ``a`` = 0.05 ... 0.8.
@@ -82,7 +85,6 @@ def darken(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayL
     >>> darken(key, image, 1.0)  # a = 0.8: everything below ~0.375 goes black
   """
   del key
-  image = check_image(image)
   return tone_curve(image, 0.5 - kadid_param(level, DARKEN_AMOUNTS, 0.0) / 2)
 
 
@@ -101,6 +103,7 @@ def mean_shift_amount(level: jax.typing.ArrayLike) -> jax.Array:
   return jnp.sign(level) * mag
 
 
+@distortion_op(signed=True)
 def mean_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                ) -> jax.Array:
   """KADID #18: adds a constant to every channel; signed level, + is brighter.
@@ -114,7 +117,6 @@ def mean_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Ar
     >>> mean_shift(key, image, -1.0)  # image - 0.15, clipped
   """
   del key
-  image = check_image(image)
   return jnp.clip(image + mean_shift_amount(level), 0.0, 1.0)
 
 
@@ -124,5 +126,6 @@ SPECS: tuple[DistortionSpec, ...] = (
     DistortionSpec("darken", "brightness", darken, DARKEN_AMOUNTS, identity_param=0.0,
                    direction=-1, axis="brightness", kadid_index=17),
     DistortionSpec("mean_shift", "brightness", mean_shift, MEAN_SHIFTS, identity_param=0.0,
-                   direction=0, axis="brightness", kadid_index=18),
+                   direction=0, axis="brightness", kadid_index=18,
+                   kadid_levels=MEAN_SHIFT_LEVELS),
 )

@@ -4,7 +4,7 @@ Ops follow :mod:`jiqa.distortions.spec` (``op(key, image, level)``, KADID's
 parameters exactly at levels 0.2..1.0, level 0 the identity, output clipped).
 Formulas follow KADID's MATLAB generator (``imcolordiffuse``, ``imcolorshift``,
 ``imcolorquantize``, ``imcolorsaturate``, ``imsaturate``); CIELAB comes from
-:mod:`jiqa.distortions.colorspace`, HSV from dm-pix. Ops that work in another
+:mod:`jiqa.distortions.colorspace` (its one home), HSV from dm-pix. Ops that work in another
 colour space add the *change* of the RGB result to the input
 (``image + f(T(x)') - f(T(x))``) so that the identity parameter returns the input
 exactly instead of up to the round-trip error of the conversion.
@@ -40,77 +40,15 @@ import dm_pix
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions import colorspace
-from jiqa.distortions.blur import check_image, gaussian_filter, gaussian_radius
-from jiqa.distortions.spec import DistortionSpec, blend_from_identity, kadid_param
+from jiqa.distortions.colorspace import lab_planes, rgb_planes
+from jiqa.distortions.blur import gaussian_filter, gaussian_radius
+from jiqa.distortions.spec import DistortionSpec, blend_from_identity, distortion_op, kadid_param
 
 DIFFUSION_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
 SHIFT_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
 QUANTIZATION_COLORS = (64.0, 48.0, 32.0, 16.0, 8.0)
 HSV_FACTORS = (0.4, 0.2, 0.1, 0.0, -0.4)
 LAB_FACTORS = (1.0, 2.0, 3.0, 6.0, 9.0)
-
-
-_EPS = (6 / 29) ** 3
-_M_XYZ = [[v / w for v in row] for row, w in zip(colorspace._RGB_TO_XYZ.tolist(),
-                                                colorspace._WHITE_D65.tolist())]
-_M_RGB = [[row[k] * colorspace._WHITE_D65.tolist()[k] for k in range(3)]
-          for row in colorspace._XYZ_TO_RGB.tolist()]
-
-
-def _pow(x: jax.Array, p: float) -> jax.Array:
-  """``x ** p`` for ``x > 0`` as ``exp(p log x)`` (fast on CPU, unlike ``cbrt``)."""
-  return jnp.exp(p * jnp.log(x))
-
-
-def _mix(m, planes):
-  return [m[r][0] * planes[0] + m[r][1] * planes[1] + m[r][2] * planes[2] for r in range(3)]
-
-
-def lab_planes(rgb: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
-  """sRGB ``(..., 3)`` to the CIELAB planes ``(L, a, b)``, as :func:`colorspace.rgb_to_lab`.
-
-  The same formulas (D65, scikit-image's matrices) written plane by plane with
-  ``exp``/``log`` powers and no 3x3 ``dot``: on XLA's CPU backend ``cbrt`` and
-  dots with a contraction of 3 are an order of magnitude slower, and a stacked
-  channel axis makes fusions recompute every channel for every output channel.
-
-  Example:
-    >>> L, a, b = lab_planes(jnp.ones((1, 1, 3)))  # L = 100
-  """
-  lin = [jnp.where(c > 0.04045, _pow((jnp.maximum(c, 0.04045) + 0.055) / 1.055, 2.4), c / 12.92)
-         for c in (rgb[..., 0], rgb[..., 1], rgb[..., 2])]
-  f = [jnp.where(v > _EPS, _pow(jnp.maximum(v, _EPS), 1 / 3), v / (3 * (6 / 29) ** 2) + 4 / 29)
-       for v in _mix(_M_XYZ, lin)]
-  return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
-
-
-def rgb_planes(lab: tuple[jax.Array, jax.Array, jax.Array]) -> list[jax.Array]:
-  """CIELAB planes to the sRGB planes ``[r, g, b]``, not clipped (see :func:`lab_planes`)."""
-  fy = (lab[0] + 16) / 116
-  f = (fy + lab[1] / 500, fy, fy - lab[2] / 200)
-  xyz = [jnp.where(v > 6 / 29, v * v * v, 3 * (6 / 29) ** 2 * (v - 4 / 29)) for v in f]
-  lin = [jnp.maximum(c, 0.0) for c in _mix(_M_RGB, xyz)]
-  return [jnp.where(c > 0.0031308, 1.055 * _pow(jnp.maximum(c, 0.0031308), 1 / 2.4) - 0.055,
-                    12.92 * c) for c in lin]
-
-
-def rgb_to_lab(rgb: jax.Array) -> jax.Array:
-  """Stacked :func:`lab_planes`: ``(..., 3)`` sRGB to ``(..., 3)`` CIELAB.
-
-  Example:
-    >>> rgb_to_lab(jnp.ones((1, 1, 3)))[0, 0, 0]  # 100
-  """
-  return jnp.stack(lab_planes(rgb), axis=-1)
-
-
-def lab_to_rgb(lab: jax.Array) -> jax.Array:
-  """Stacked :func:`rgb_planes`: ``(..., 3)`` CIELAB to sRGB, not clipped.
-
-  Example:
-    >>> lab_to_rgb(rgb_to_lab(img))  # img, up to float error
-  """
-  return jnp.stack(rgb_planes((lab[..., 0], lab[..., 1], lab[..., 2])), axis=-1)
 
 
 def lab_change(image: jax.Array, lab, new_lab) -> jax.Array:
@@ -123,6 +61,7 @@ def lab_change(image: jax.Array, lab, new_lab) -> jax.Array:
   return jnp.clip(image + jnp.stack([n - o for n, o in zip(new, old)], axis=-1), 0.0, 1.0)
 
 
+@distortion_op()
 def color_diffusion(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                     ) -> jax.Array:
   """KADID #4: blur Lab a, b with sigma ``1.5 A + 2``, then scale them by ``A``.
@@ -135,7 +74,6 @@ def color_diffusion(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typi
     >>> color_diffusion(key, image, 0.2)  # sigma 3.5, a, b unscaled
   """
   del key
-  image = check_image(image)
   amount = kadid_param(level, DIFFUSION_AMOUNTS, None)
   sigma = 1.5 * amount + 2.0
   lab = lab_planes(image)
@@ -174,6 +112,7 @@ def _shift_axis(x: jax.Array, shift: jax.Array, axis: int) -> jax.Array:
   return a + t * (b - a)
 
 
+@distortion_op()
 def color_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                 ) -> jax.Array:
   """KADID #5: the G channel shifted by ``A`` = 1, 3, 6, 8, 12 px, blended at edges.
@@ -186,7 +125,6 @@ def color_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   Example:
     >>> color_shift(key, image, 1.0)  # G moved 12 px near edges
   """
-  image = check_image(image)
   amount = kadid_param(level, SHIFT_AMOUNTS, 0.0)
   phi = jax.random.uniform(key, (), jnp.float32, 0.0, 2 * jnp.pi)
   g = image[..., 1]
@@ -251,6 +189,7 @@ def _kmeans_quantize(key: jax.Array, image: jax.Array, n: jax.Array, *, max_colo
   return jnp.stack([jnp.take(palette[:, i], idx) for i in range(3)], -1).reshape(image.shape)
 
 
+@distortion_op()
 def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                        *, iterations: int = 8, samples: int = 4096) -> jax.Array:
   """KADID #6: a palette of ``N`` = 64, 48, 32, 16, 8 colours at levels 0.2..1.0.
@@ -265,7 +204,6 @@ def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.t
   Example:
     >>> color_quantization(key, image, 1.0)  # 8 colours
   """
-  image = check_image(image)
   n = kadid_param(level, QUANTIZATION_COLORS, None)
   n_lo = jnp.floor(n)
   frac = n - n_lo
@@ -280,6 +218,7 @@ def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.t
   return blend_from_identity(image, out, level)
 
 
+@distortion_op()
 def color_saturation_hsv(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                          ) -> jax.Array:
   """KADID #7: HSV saturation times 0.4, 0.2, 0.1, 0, -0.4 (from 1 at level 0).
@@ -292,7 +231,6 @@ def color_saturation_hsv(key: jax.Array, image: jax.typing.ArrayLike, level: jax
     >>> color_saturation_hsv(key, image, 0.8)  # greyscale (V kept)
   """
   del key
-  image = check_image(image)
   f = kadid_param(level, HSV_FACTORS, 1.0)
   hsv = dm_pix.rgb_to_hsv(image)
   new = hsv.at[..., 1].multiply(f)
@@ -300,6 +238,7 @@ def color_saturation_hsv(key: jax.Array, image: jax.typing.ArrayLike, level: jax
   return jnp.clip(out, 0.0, 1.0)
 
 
+@distortion_op()
 def color_saturation_lab(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                          ) -> jax.Array:
   """KADID #8: CIELAB a, b times 1, 2, 3, 6, 9 (L1 = 1 is the identity).
@@ -308,7 +247,6 @@ def color_saturation_lab(key: jax.Array, image: jax.typing.ArrayLike, level: jax
     >>> color_saturation_lab(key, image, 1.0)  # a, b times 9
   """
   del key
-  image = check_image(image)
   f = kadid_param(level, LAB_FACTORS, 1.0)
   lab = lab_planes(image)
   return lab_change(image, lab, (lab[0], lab[1] * f, lab[2] * f))

@@ -41,7 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jiqa.distortions import colorspace
-from jiqa.distortions.spec import DistortionSpec, blend_from_identity, kadid_param
+from jiqa.distortions.spec import (DistortionSpec, blend_from_identity, check_image, distortion_op,
+                                  kadid_param)
 
 # KADID-10k's JPEG qualities at levels L1..L5.
 KADID_QUALITIES = (43.0, 36.0, 24.0, 7.0, 4.0)
@@ -167,9 +168,7 @@ def jpeg_compress_decompress(image: jax.typing.ArrayLike,
   Example:
     >>> out = jpeg_compress_decompress(jnp.full((16, 16, 3), 0.5), 50.0)
   """
-  image = jnp.asarray(image, jnp.float32)
-  if image.ndim != 3 or image.shape[-1] != 3:
-    raise ValueError(f"image: expected shape (H, W, 3); got {image.shape}.")
+  image = check_image(image).astype(jnp.float32)
   h, w, _ = image.shape
   tables = quant_tables(quality)
   ycc = colorspace.rgb_to_ycbcr(image) * 255.0 - 128.0
@@ -187,6 +186,7 @@ def jpeg_compress_decompress(image: jax.typing.ArrayLike,
   return jnp.clip(colorspace.ycbcr_to_rgb(ycc), 0.0, 1.0)
 
 
+@distortion_op()
 def jpeg(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike) -> jax.Array:
   """KADID-10k JPEG: quality 43, 36, 24, 7, 4 at levels 0.2 .. 1.0.
 
@@ -206,7 +206,6 @@ def jpeg(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLik
     >>> out = jpeg(jax.random.key(0), img, 1.0)  # quality 4
   """
   del key
-  image = jnp.asarray(image, jnp.float32)
   quality = kadid_param(level, KADID_QUALITIES, None)
   return blend_from_identity(image, jpeg_compress_decompress(image, quality), level)
 

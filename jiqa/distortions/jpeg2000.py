@@ -55,8 +55,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jiqa import images as images_lib
 from jiqa.distortions import colorspace
-from jiqa.distortions.spec import DistortionSpec, blend_from_identity, kadid_param
+from jiqa.distortions.spec import DistortionSpec, blend_from_identity, distortion_op, kadid_param
 
 # KADID-10k's compression ratios at levels L1..L5.
 KADID_RATIOS = (16.0, 32.0, 45.0, 120.0, 400.0)
@@ -258,9 +259,7 @@ def jpeg2000_compress_decompress(image: jax.typing.ArrayLike, ratio: jax.typing.
   Example:
     >>> out = jpeg2000_compress_decompress(img, 45.0)
   """
-  image = jnp.asarray(image, jnp.float32)
-  if image.ndim != 3 or image.shape[-1] != 3 or min(image.shape[:2]) < 8:
-    raise ValueError(f"image: expected shape (H, W, 3) with H, W >= 8; got {image.shape}.")
+  image = images_lib.as_float_images(image, name="image", ndim=3, min_size=8).astype(jnp.float32)
   h, w, _ = image.shape
   levels = num_levels(h, w) if levels is None else levels
   ycc = (colorspace.rgb_to_ycbcr(image) - 0.5) * 255.0
@@ -296,6 +295,7 @@ def _decode(coeffs: jax.Array, weight: jax.Array, log2_step: jax.Array,
   return jnp.clip(out, 0.0, 1.0)
 
 
+@distortion_op()
 def jpeg2000(key: jax.Array, image: jax.typing.ArrayLike,
              level: jax.typing.ArrayLike) -> jax.Array:
   """KADID-10k JPEG2000: compression ratio 16, 32, 45, 120, 400 at levels 0.2 .. 1.0.
@@ -315,7 +315,6 @@ def jpeg2000(key: jax.Array, image: jax.typing.ArrayLike,
     >>> out = jpeg2000(jax.random.key(0), img, 1.0)  # ratio 400
   """
   del key
-  image = jnp.asarray(image, jnp.float32)
   ratio = jnp.exp(kadid_param(level, tuple(np.log(KADID_RATIOS)), None))
   return blend_from_identity(image, jpeg2000_compress_decompress(image, ratio), level)
 

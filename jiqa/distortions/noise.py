@@ -60,7 +60,7 @@ import numpy as np
 
 from jiqa.distortions import colorspace
 from jiqa.distortions.counter_random import uniform_bits
-from jiqa.distortions.spec import DistortionSpec, check_image, kadid_param, materialize
+from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param, materialize
 
 WHITE_NOISE_VARIANCES = (0.001, 0.002, 0.003, 0.005, 0.01)
 WHITE_NOISE_COLOR_VARIANCES = (0.0001, 0.0005, 0.001, 0.002, 0.003)
@@ -68,8 +68,7 @@ IMPULSE_DENSITIES = (0.001, 0.005, 0.01, 0.02, 0.03)
 MULTIPLICATIVE_VARIANCES = (0.001, 0.005, 0.01, 0.02, 0.05)
 DENOISE_SIGMAS = (0.01, 0.03, 0.05, 0.1, 0.15)
 # a[c, o]: weight of YCbCr channel c in RGB channel o (the linear part of ycbcr_to_rgb).
-_YCC_TO_RGB_LINEAR = np.round(np.asarray(
-    colorspace.ycbcr_to_rgb(jnp.eye(3)) - colorspace.ycbcr_to_rgb(jnp.zeros(3))), 6)
+_YCC_TO_RGB_LINEAR = colorspace.YCBCR_TO_RGB.T
 
 
 def _param(level, params):
@@ -96,6 +95,7 @@ def _normal(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
   return z.reshape(shape).astype(dtype)
 
 
+@distortion_op()
 def white_noise(key: jax.Array, image: jax.typing.ArrayLike,
                 level: jax.typing.ArrayLike) -> jax.Array:
   """Additive white Gaussian noise on RGB with KADID's variance at ``level``.
@@ -103,12 +103,12 @@ def white_noise(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> white_noise(jax.random.key(0), jnp.full((8, 8, 3), 0.5), 1.0).std()  # ~0.1
   """
-  image = check_image(image)
   var = _param(level, WHITE_NOISE_VARIANCES)
   noise = _normal(key, image.shape, image.dtype)
   return jnp.clip(image + jnp.sqrt(var).astype(image.dtype) * noise, 0.0, 1.0)
 
 
+@distortion_op()
 def white_noise_color(key: jax.Array, image: jax.typing.ArrayLike,
                       level: jax.typing.ArrayLike) -> jax.Array:
   """White Gaussian noise of KADID's variance added to Y, Cb and Cr.
@@ -122,7 +122,6 @@ def white_noise_color(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = white_noise_color(jax.random.key(0), image, 0.2)   # variance 1e-4
   """
-  image = check_image(image)
   var = _param(level, WHITE_NOISE_COLOR_VARIANCES)
   height, width, _ = image.shape
   noise = _normal(key, (3, height, width), image.dtype) * jnp.sqrt(var).astype(image.dtype)
@@ -134,6 +133,7 @@ def white_noise_color(key: jax.Array, image: jax.typing.ArrayLike,
   return jnp.clip(image + delta, 0.0, 1.0)
 
 
+@distortion_op()
 def impulse_noise(key: jax.Array, image: jax.typing.ArrayLike,
                   level: jax.typing.ArrayLike) -> jax.Array:
   """Salt and pepper noise: each element is replaced with probability ``d``.
@@ -147,7 +147,6 @@ def impulse_noise(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = impulse_noise(jax.random.key(0), image, 1.0)   # 3 % of elements
   """
-  image = check_image(image)
   density = _param(level, IMPULSE_DENSITIES)
   bits = _bits(key, image.size).reshape(image.shape)
   u = (bits >> 8).astype(jnp.float32) * (1.0 / 2**24)   # uniform in [0, 1)
@@ -155,6 +154,7 @@ def impulse_noise(key: jax.Array, image: jax.typing.ArrayLike,
   return jnp.where(u < density, salt, image)
 
 
+@distortion_op()
 def multiplicative_noise(key: jax.Array, image: jax.typing.ArrayLike,
                          level: jax.typing.ArrayLike) -> jax.Array:
   """Speckle noise ``x + x n``, ``n`` Gaussian with KADID's variance.
@@ -162,7 +162,6 @@ def multiplicative_noise(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = multiplicative_noise(jax.random.key(0), image, 0.4)  # variance 0.005
   """
-  image = check_image(image)
   var = _param(level, MULTIPLICATIVE_VARIANCES)
   noise = _normal(key, image.shape, image.dtype)
   return jnp.clip(image + image * jnp.sqrt(var).astype(image.dtype) * noise, 0.0, 1.0)
@@ -237,6 +236,7 @@ def nl_means(image: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike,
   return jnp.stack([n / den for n in num], axis=-1)
 
 
+@distortion_op()
 def denoise(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
             *, search_radius: int = 2, h_factor: float = 1.0) -> jax.Array:
   """Noise of KADID's strength, then non-local means tuned to that noise.
@@ -254,7 +254,6 @@ def denoise(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Array
   Example:
     >>> out = denoise(jax.random.key(0), image, 0.8)   # sigma 0.1
   """
-  image = check_image(image)
   sigma = _param(level, DENOISE_SIGMAS).astype(image.dtype)
   # jax.random.normal (not _normal): the tests rebuild this exact noisy image.
   noise = jax.random.normal(key, image.shape, image.dtype)

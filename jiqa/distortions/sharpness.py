@@ -15,7 +15,7 @@
   The level is signed (+ = more contrast), ``a = -0.2 + 0.5 level`` for
   ``level > 0`` and ``a = -0.2 + 0.4 level`` below, so KADID's L1..L5
   (a = 0.3, 0.15, 0, -0.4, -0.6) sit at levels +1, +0.7, +0.4, -0.5, -1
-  (:data:`KADID_SIGNED_LEVELS`).
+  (:data:`CONTRAST_LEVELS`, its spec's ``kadid_levels``).
 
 Example:
   >>> out = contrast_change(key, image, -1.0)  # a = -0.6, flat and grey
@@ -27,15 +27,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jiqa.distortions.blur import check_image, gaussian_filter, gaussian_radius
-from jiqa.distortions.color import lab_change, lab_planes
-from jiqa.distortions.spec import DistortionSpec, kadid_param, materialize
+from jiqa.distortions.blur import gaussian_filter, gaussian_radius
+from jiqa.distortions.color import lab_change
+from jiqa.distortions.colorspace import lab_planes
+from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param, materialize
 
 SHARPEN_AMOUNTS = (1.0, 2.0, 3.0, 6.0, 12.0)
 CONTRAST_AMOUNTS = (0.3, 0.15, 0.0, -0.4, -0.6)
 CONTRAST_IDENTITY = -0.2
-# Signed levels that reproduce KADID's L1..L5 parameters for the signed ops here.
-KADID_SIGNED_LEVELS = {"contrast_change": (1.0, 0.7, 0.4, -0.5, -1.0)}
+# The signed levels that reproduce KADID's L1..L5 parameters: contrast_change's
+# spec carries them (DistortionSpec.kadid_levels, the one table of levels).
+CONTRAST_LEVELS = (1.0, 0.7, 0.4, -0.5, -1.0)
+KADID_SIGNED_LEVELS = {"contrast_change": CONTRAST_LEVELS}  # alias; use get(name).kadid_levels
 
 
 def _contrast_basis() -> np.ndarray:
@@ -91,6 +94,7 @@ def contrast_curve(x: jax.typing.ArrayLike, amount: jax.typing.ArrayLike) -> jax
   return jnp.clip(x + (amount - CONTRAST_IDENTITY) * s, 0.0, 1.0)
 
 
+@distortion_op(signed=True)
 def contrast_change(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                     ) -> jax.Array:
   """KADID #25: contrast tone curve; signed level, + = more contrast.
@@ -104,10 +108,10 @@ def contrast_change(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typi
     >>> contrast_change(key, image, 1.0)  # a = 0.3
   """
   del key
-  image = check_image(image)
   return contrast_curve(image, contrast_amount(level))
 
 
+@distortion_op()
 def high_sharpen(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                  *, sigma: float = 6.0) -> jax.Array:
   """KADID #24: unsharp mask on CIELAB L, amount 1, 2, 3, 6, 12 at levels 0.2..1.0.
@@ -122,7 +126,6 @@ def high_sharpen(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.
     >>> high_sharpen(key, image, 0.2)  # amount 1
   """
   del key
-  image = check_image(image)
   amount = kadid_param(level, SHARPEN_AMOUNTS, 0.0)
   # The Lab planes and the blur are each computed once (inline, XLA recomputed
   # the colour conversion for every tap): 1.3-1.5x faster than the banded
@@ -140,5 +143,5 @@ SPECS: tuple[DistortionSpec, ...] = (
                    identity_param=0.0, direction=1, axis="sharpness", kadid_index=24),
     DistortionSpec("contrast_change", "sharpness_contrast", contrast_change, CONTRAST_AMOUNTS,
                    identity_param=CONTRAST_IDENTITY, direction=0, axis="contrast",
-                   kadid_index=25),
+                   kadid_index=25, kadid_levels=CONTRAST_LEVELS),
 )

@@ -65,7 +65,7 @@ import jax
 import jax.numpy as jnp
 
 from jiqa.distortions.counter_random import uniform_bits
-from jiqa.distortions.spec import KADID_LEVELS, DistortionSpec, check_image, kadid_param
+from jiqa.distortions.spec import KADID_LEVELS, DistortionSpec, distortion_op, kadid_param
 
 JITTER_AMOUNTS = (0.05, 0.1, 0.2, 0.5, 1.0)
 PATCH_COUNTS = (20, 40, 60, 80, 100)
@@ -111,6 +111,7 @@ def _cheap_normal(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
   return ((total.astype(jnp.float32) - 510.0) * scale).reshape(shape)
 
 
+@distortion_op()
 def jitter(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
            *, passes: int = 5) -> jax.Array:
   """Random per-pixel displacements of s.d. ``a(level)`` px, ``passes`` times.
@@ -118,7 +119,6 @@ def jitter(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayL
   Example:
     >>> out = jitter(jax.random.key(0), image, 1.0)   # a = 1 px, 5 passes
   """
-  image = check_image(image)
   height, width, _ = image.shape
   amount = kadid_param(level, JITTER_AMOUNTS, 0.0).astype(image.dtype)
   shifts = _cheap_normal(key, (passes, 2, height, width)).astype(image.dtype) * amount
@@ -135,6 +135,7 @@ def _opacities(count: jax.Array, n: int) -> jax.Array:
   return jnp.clip(count - jnp.arange(n, dtype=jnp.float32), 0.0, 1.0)
 
 
+@distortion_op()
 def non_eccentricity_patch(key: jax.Array, image: jax.typing.ArrayLike,
                            level: jax.typing.ArrayLike, *, patch: int = 16,
                            max_offset: int = 8, max_patches: int = 100) -> jax.Array:
@@ -143,7 +144,6 @@ def non_eccentricity_patch(key: jax.Array, image: jax.typing.ArrayLike,
   Example:
     >>> out = non_eccentricity_patch(jax.random.key(0), image, 0.6)  # 60 patches
   """
-  image = check_image(image)
   height, width, chans = image.shape
   ph, pw = min(patch, height), min(patch, width)
   count = kadid_param(level, PATCH_COUNTS, 0.0)
@@ -186,6 +186,7 @@ def _nearest_down_up(size: int, small: jax.Array) -> jax.Array:
   return ((2 * mid + 1) * size) // (2 * small)      # its source in the input
 
 
+@distortion_op()
 def pixelate(key: jax.Array, image: jax.typing.ArrayLike,
              level: jax.typing.ArrayLike) -> jax.Array:
   """Nearest-neighbour down by ``z(level)`` and up again (``key`` unused).
@@ -194,7 +195,6 @@ def pixelate(key: jax.Array, image: jax.typing.ArrayLike,
     >>> out = pixelate(jax.random.key(0), image, 0.8)   # s = 0.2
   """
   del key
-  image = check_image(image)
   height, width, _ = image.shape
   z = pixelate_factor(level)
   small_h = jnp.clip(jnp.floor(height * z), 1, height).astype(jnp.int32)
@@ -204,6 +204,7 @@ def pixelate(key: jax.Array, image: jax.typing.ArrayLike,
   return jnp.take(jnp.take(image, rows, axis=0), cols, axis=1)
 
 
+@distortion_op()
 def quantization(key: jax.Array, image: jax.typing.ArrayLike,
                  level: jax.typing.ArrayLike) -> jax.Array:
   """Uniform quantisation of each channel to ``N(level)`` bin centres.
@@ -212,7 +213,6 @@ def quantization(key: jax.Array, image: jax.typing.ArrayLike,
     >>> out = quantization(jax.random.key(0), image, 1.0)   # 7 levels
   """
   del key
-  image = check_image(image)
   level = jnp.clip(jnp.asarray(level, jnp.float32), 0.0, 1.0)
   # N bins; below level 0.2 the bin width 1/N goes linearly from 0 to 1/20.
   low = jnp.maximum(level, 1e-6) / KADID_LEVELS[0]
@@ -225,6 +225,7 @@ def quantization(key: jax.Array, image: jax.typing.ArrayLike,
   return q + (image - jax.lax.stop_gradient(image))   # straight-through gradient
 
 
+@distortion_op()
 def color_block(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLike,
                 *, block: int = 32, max_blocks: int = 10) -> jax.Array:
   """Pastes ``N(level)`` blocks of random colour (KADID's 2 ... 10).
@@ -232,7 +233,6 @@ def color_block(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   Example:
     >>> out = color_block(jax.random.key(0), image, 1.0)   # 10 blocks
   """
-  image = check_image(image)
   height, width, _ = image.shape
   bh, bw = min(block, height), min(block, width)
   alpha = _opacities(kadid_param(level, COLOR_BLOCK_COUNTS, 0.0), max_blocks)

@@ -13,6 +13,15 @@ Every op has one signature, ``op(key, image, level) -> image``:
   direction (brighter / more contrast is positive).
 * the output has the input's shape and dtype and is clipped to ``[0, 1]``.
 
+Every public op is wrapped by :func:`distortion_op`, which checks its inputs
+before any work: the image by jiqa's one pixel rule (``uint8`` / ``uint16``
+divided by 255 / 65535, other integer types rejected, see
+:func:`jiqa.images.as_float_images`), and a concrete ``level`` must be finite
+and in ``[0, 1]`` (``[-1, 1]`` for signed-level ops), else ``ValueError``.
+Under ``jit`` or ``vmap`` the level is traced and cannot be checked: an
+out-of-range level is clipped to the range, and a NaN level gives an
+all-NaN image, in every op.
+
 Static options (kernel sizes, iteration counts) are keyword-only arguments with
 defaults, so ``functools.partial`` can fix them.
 
@@ -32,11 +41,14 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jiqa import images as images_lib
 
 GROUPS = ("blur", "color", "compression", "noise", "brightness", "spatial",
           "sharpness_contrast")
@@ -63,6 +75,9 @@ class DistortionSpec:
     differentiable: whether gradients with respect to the image are meaningful
       (finite and non-trivially non-zero).
     kadid_index: KADID-10k's type number (1..25), or ``None`` for extra types.
+    kadid_levels: the levels at which the op reproduces KADID's L1..L5
+      parameters (the one table of them): :data:`KADID_LEVELS` for every op
+      but the signed-level ones, which set their own signed levels.
   """
 
   name: str
@@ -74,6 +89,7 @@ class DistortionSpec:
   axis: str | None = None
   differentiable: bool = True
   kadid_index: int | None = None
+  kadid_levels: tuple[float, ...] = KADID_LEVELS
 
   def __post_init__(self):
     if self.group not in GROUPS:
@@ -82,6 +98,11 @@ class DistortionSpec:
       raise ValueError(f"axis: {self.axis!r} is not one of {AXES}.")
     if self.direction not in (-1, 0, 1):
       raise ValueError(f"direction: must be -1, 0 or 1; got {self.direction}.")
+    lo, _ = level_range(self.direction == 0)
+    if len(self.kadid_levels) != 5 or not all(lo <= v <= 1 for v in self.kadid_levels):
+      raise ValueError(f"kadid_levels: expected five levels in [{lo:g}, 1]; got {self.kadid_levels}.")
+    if self.direction != 0 and tuple(self.kadid_levels) != KADID_LEVELS:
+      raise ValueError(f"kadid_levels: an unsigned op sits at {KADID_LEVELS}; got {self.kadid_levels}.")
 
   @property
   def signed_level(self) -> bool:
@@ -90,20 +111,91 @@ class DistortionSpec:
 
 
 def check_image(image: jax.typing.ArrayLike, name: str = "image") -> jax.Array:
-  """Returns ``image`` as an array after checking it is one float ``(H, W, 3)`` image.
+  """Returns ``image`` as a float array after checking it is one RGB ``(H, W, 3)`` image.
 
-  Every op calls this first (shapes are static, so it costs nothing under jit).
+  :func:`jiqa.images.as_float_images` with ``ndim=3``: ``uint8`` / ``uint16``
+  are divided by 255 / 65535, other integer types are rejected, concrete float
+  values must be finite and in ``[0, 1]``. Every op calls it first (through
+  :func:`distortion_op`; dtype and shape are static, so it costs nothing under jit).
 
   Example:
     >>> check_image(jnp.zeros((4, 4, 3))).shape
     (4, 4, 3)
   """
-  image = jnp.asarray(image)
-  if image.ndim != 3 or image.shape[-1] != 3 or image.shape[0] < 1 or image.shape[1] < 1:
-    raise ValueError(f"{name}: expected one RGB image of shape (H, W, 3); got {image.shape}.")
-  if not jnp.issubdtype(image.dtype, jnp.floating):
-    raise ValueError(f"{name}: expected a float image in [0, 1]; got dtype {image.dtype}.")
-  return image
+  return images_lib.as_float_images(image, name=name, ndim=3)
+
+
+def level_range(signed: bool) -> tuple[float, float]:
+  """The allowed levels: ``(-1, 1)`` for signed-level ops, ``(0, 1)`` for the others.
+
+  Example:
+    >>> level_range(True)
+    (-1.0, 1.0)
+  """
+  return (-1.0, 1.0) if signed else (0.0, 1.0)
+
+
+def check_level(level: jax.typing.ArrayLike, *, signed: bool = False,
+                name: str = "level") -> jax.Array:
+  """Returns ``level`` as float32 after checking a concrete one is finite and in range.
+
+  A traced level (under ``jit`` or ``vmap``) cannot be checked: ops clip it to
+  :func:`level_range`, and a NaN level gives an all-NaN image
+  (:func:`nan_if_nan_level`).
+
+  Raises:
+    ValueError: for a concrete NaN / infinite level, or one outside
+      ``[-1, 1]`` (signed) or ``[0, 1]`` (the others).
+
+  Example:
+    >>> float(check_level(0.5))
+    0.5
+  """
+  if not isinstance(level, jax.core.Tracer):
+    values = np.asarray(level, np.float64)
+    lo, hi = level_range(signed)
+    if not np.all(np.isfinite(values)) or np.any(values < lo) or np.any(values > hi):
+      kind = "signed level" if signed else "level"
+      bad = values.ravel()[~(np.isfinite(values.ravel()) & (values.ravel() >= lo)
+                             & (values.ravel() <= hi))][0]
+      raise ValueError(f"{name}: got {bad}; this op takes a {kind} in [{lo:g}, {hi:g}] "
+                       "(a finite number).")
+  return jnp.asarray(level, jnp.float32)
+
+
+def nan_if_nan_level(out: jax.Array, level: jax.Array) -> jax.Array:
+  """``out``, or all NaN where ``level`` is NaN: one rule for every op under ``jit``.
+
+  Example:
+    >>> bool(jnp.isnan(nan_if_nan_level(jnp.zeros((2, 2, 3)), jnp.float32(jnp.nan))).all())
+    True
+  """
+  return jnp.where(jnp.isnan(level), jnp.asarray(jnp.nan, out.dtype), out)
+
+
+def distortion_op(*, signed: bool = False) -> Callable[[Callable], Callable]:
+  """Decorates ``fn(key, image, level, **options)`` as a public op of the bank.
+
+  The op checks ``image`` (:func:`check_image`) and ``level``
+  (:func:`check_level`, signed or not) before any work, and returns an all-NaN
+  image for a NaN level. The signature (key, image, level, keyword-only
+  options) is kept, so ``inspect.signature`` shows the function's own.
+
+  Example:
+    >>> @distortion_op()
+    ... def invert(key, image, level):
+    ...   return image + level * (1 - 2 * image)
+    >>> float(invert(None, jnp.zeros((1, 1, 3)), 1.0)[0, 0, 0])
+    1.0
+  """
+  def wrap(fn):
+    @functools.wraps(fn)
+    def op(key, image, level, **options):
+      image = check_image(image)
+      level = check_level(level, signed=signed)
+      return nan_if_nan_level(fn(key, image, level, **options), level)
+    return op
+  return wrap
 
 
 def kadid_param(level: jax.typing.ArrayLike, params: Sequence[float],

@@ -127,22 +127,20 @@ def apply(name: str, key: jax.Array, image: jax.typing.ArrayLike,
   Args:
     name: a name from :func:`names` (static).
     key: a ``jax.random`` key (ignored by deterministic ops).
-    image: float32 ``(H, W, 3)`` in ``[0, 1]``.
+    image: one RGB ``(H, W, 3)`` image: float in ``[0, 1]``, or ``uint8`` /
+      ``uint16`` (divided by 255 / 65535, :func:`jiqa.images.as_float_images`).
     level: severity in ``[0, 1]`` (signed in ``[-1, 1]`` for ``mean_shift`` and
-      ``contrast_change``); 0.2 ... 1.0 are KADID's L1 ... L5.
+      ``contrast_change``); 0.2 ... 1.0 are KADID's L1 ... L5. Under ``jit`` a
+      NaN level gives an all-NaN image (see :mod:`jiqa.distortions.spec`).
 
   Returns:
-    The distorted image, float32 ``(H, W, 3)`` in ``[0, 1]``.
+    The distorted image, float ``(H, W, 3)`` in ``[0, 1]``.
 
   Raises:
-    ValueError: for an unknown name or an image that is not ``(H, W, 3)``.
+    ValueError: for an unknown name, an image that is not one ``(H, W, 3)``
+      image of an allowed type, or a concrete level that is NaN or out of range.
 
   Example:
     >>> out = apply("jpeg", jax.random.key(0), image, 0.8)   # KADID's quality 7
   """
-  spec = get(name)
-  image = jnp.asarray(image)
-  if image.ndim != 3 or image.shape[-1] != 3:
-    raise ValueError(f"image: expected one (H, W, 3) RGB image; got shape {image.shape} "
-                     "(vmap apply for batches).")
-  return spec.fn(key, image.astype(jnp.float32), jnp.asarray(level, jnp.float32))
+  return get(name).fn(key, image, level)

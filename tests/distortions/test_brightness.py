@@ -33,7 +33,7 @@ def test_kadid_parameters_at_levels(spec):
 
 
 def test_mean_shift_signed_levels_reproduce_kadid():
-  levels = brightness.KADID_SIGNED_LEVELS["mean_shift"]
+  levels = brightness.SPECS[2].kadid_levels
   got = [float(brightness.mean_shift_amount(l)) for l in levels]
   np.testing.assert_allclose(got, brightness.MEAN_SHIFTS, atol=1e-7)
   # Odd and increasing in the signed level; severity grows with |level|.

@@ -6,7 +6,8 @@ to the reference (computed here with numpy) falls strictly as the level rises
 over KADID's 0.2 ... 1.0 (both signs for signed-level types); gradients with
 respect to the image are finite (and not all zero) where ``differentiable``;
 the table's level parameters are KADID-10k's (from the generator script's
-values collected in /work/shared/kadid-distortions.md).
+values collected in /work/shared/kadid-distortions.md); a concrete NaN or
+out-of-range level is a ValueError, a traced NaN level gives an all-NaN image.
 """
 
 import jax
@@ -65,10 +66,11 @@ def _psnr(a, b):
 
 
 def _batch(photos, sign=1.0):
-  imgs = np.repeat(photos, len(LEVELS), axis=0)
-  levels = np.tile(np.asarray(LEVELS, np.float32) * sign, len(photos))
+  """Every photo at every level, then one more image at a NaN level (last)."""
+  imgs = np.concatenate([np.repeat(photos, len(LEVELS), axis=0), photos[:1]])
+  levels = np.r_[np.tile(np.asarray(LEVELS, np.float32) * sign, len(photos)), np.nan]
   keys = jax.random.split(jax.random.key(7), len(imgs))
-  return keys, jnp.asarray(imgs), jnp.asarray(levels)
+  return keys, jnp.asarray(imgs), jnp.asarray(levels, jnp.float32)
 
 
 @pytest.mark.parametrize("name", _params(distortions.names()))
@@ -80,6 +82,9 @@ def test_op_batched_identity_range_monotone(name, photos):
     keys, imgs, levels = _batch(photos, sign)
     out = np.asarray(batched(keys, imgs, levels))
     assert out.shape == imgs.shape and out.dtype == np.float32
+    # A traced NaN level cannot be checked: every op answers it with an all-NaN image.
+    assert np.isnan(out[-1]).all(), f"{name}: NaN level gave {np.isnan(out[-1]).mean():.0%} NaN"
+    out, imgs = out[:-1], imgs[:-1]
     assert np.all(np.isfinite(out)) and out.min() >= 0.0 and out.max() <= 1.0
     per = out.reshape(len(photos), len(LEVELS), *imgs.shape[1:])
     ref = np.asarray(photos)
@@ -142,3 +147,30 @@ def test_apply_matches_spec_and_rejects_bad_shapes(photos):
                                                                        jnp.float32(0.6)), atol=1e-6)
   with pytest.raises(ValueError, match="image"):
     distortions.apply("gaussian_blur", key, photos, 0.6)
+
+
+def test_apply_scales_uint8_as_the_float_image(photos):
+  # One pixel rule (jiqa.images.as_float_images): uint8 is x / 255, the same op output.
+  key = jax.random.key(0)
+  u8 = np.round(photos[0] * 255).astype(np.uint8)
+  for name in ("gaussian_blur", "jpeg"):
+    got = distortions.apply(name, key, u8, 0.6)
+    want = distortions.apply(name, key, u8.astype(np.float32) / 255.0, 0.6)
+    np.testing.assert_allclose(got, want, atol=2e-6, err_msg=name)
+    assert float(np.abs(np.asarray(got) - u8 / 255.0).mean()) < 0.1   # not all 1.0
+  with pytest.raises(ValueError, match="^image: .*uint8"):
+    distortions.apply("gaussian_blur", key, u8.astype(np.int64), 0.6)
+
+
+@pytest.mark.parametrize("name", distortions.names())
+def test_concrete_nan_or_out_of_range_level_is_rejected_before_any_work(name, photos):
+  spec = distortions.get(name)
+  lo = -1 if spec.signed_level else 0
+  img = photos[0, :16, :16]
+  for bad in (float("nan"), float("inf"), 1.5, lo - 0.25):
+    with pytest.raises(ValueError, match=rf"^level: .*\[{lo}, 1\]"):
+      distortions.apply(name, jax.random.key(0), img, bad)
+  if not spec.signed_level:   # a negative level is the signed ops' other direction only
+    with pytest.raises(ValueError, match=r"^level: .*\[0, 1\]"):
+      spec.fn(jax.random.key(0), img, -0.5)
+

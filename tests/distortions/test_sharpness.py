@@ -41,7 +41,7 @@ def test_high_sharpen_kadid_parameters_at_levels():
 
 
 def test_contrast_signed_levels_reproduce_kadid():
-  levels = sharpness.KADID_SIGNED_LEVELS["contrast_change"]
+  levels = sharpness.SPECS[1].kadid_levels
   got = [float(sharpness.contrast_amount(l)) for l in levels]
   np.testing.assert_allclose(got, sharpness.CONTRAST_AMOUNTS, atol=1e-6)
   assert float(sharpness.contrast_amount(0.0)) == pytest.approx(-0.2)
