@@ -39,16 +39,20 @@ def scorer_predictor(scorer, mesh=None):
   """``fn(reference, distorted) -> (N,)`` for a RelationalScorer of either call order.
 
   The scorer's ``__call__`` is reference-first when its first parameter is named
-  ``reference``; otherwise it is ``scorer(images, reference)``.
+  ``reference`` (the order since the scorer's reference-first change) and
+  ``scorer(images, reference)`` when it is ``images`` (before); anything else is refused.
   """
   import jax
   import numpy as np
 
-  first = next(iter(inspect.signature(scorer.__call__).parameters))
-  if first == "reference":
+  first = next(iter(inspect.signature(scorer.__call__).parameters), None)
+  if first in ("reference", "ref", "r"):
     fn = jax.jit(lambda r, d: scorer(r, d))
-  else:
+  elif first in ("images", "image", "distorted", "x"):
     fn = jax.jit(lambda r, d: scorer(d, r))
+  else:
+    raise ValueError(f"scorer: cannot tell its call order from its first parameter {first!r} "
+                     "(expected 'reference' or 'images').")
 
   def predict(reference, distorted):
     if mesh is not None:

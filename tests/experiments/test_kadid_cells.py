@@ -3,6 +3,7 @@ tables carry the figures of the result."""
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from experiments import kadid_cells as exp
 
@@ -23,6 +24,13 @@ def test_scorer_adapter_follows_the_signature():
   want = np.mean(dist - 2 * ref, axis=(1, 2, 3))          # numpy by hand
   for scorer in (ReferenceFirst(), ImagesFirst()):
     np.testing.assert_allclose(exp.scorer_predictor(scorer)(ref, dist), want, rtol=1e-5)
+
+  class Unclear:
+    def __call__(self, a, b):
+      return a
+
+  with pytest.raises(ValueError, match="call order"):
+    exp.scorer_predictor(Unclear())
 
 
 def test_tables_print_the_figures():
