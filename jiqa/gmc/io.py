@@ -142,10 +142,10 @@ def select_columns(table: pd.DataFrame, *, mos_col: str = "mos", std_col: str | 
     raise ValueError(f"prediction column(s) {missing} not found{of}; the table has columns {columns}.")
   twice = sorted({c for c in pred_cols if pred_cols.count(c) > 1})
   if twice:
-    raise ValueError(f"prediction column(s) {twice} are listed more than once.")
+    raise ValueError(f"prediction column(s) {twice}{of} are listed more than once.")
   for role, col in (("MOS", mos_col), ("std", std_col)):
     if col in pred_cols:
-      raise ValueError(f"column {col!r} is the {role} column; it cannot also be a prediction column.")
+      raise ValueError(f"column {col!r}{of} is the {role} column; it cannot also be a prediction column.")
   mos = _numeric(table[mos_col], f"MOS column {mos_col!r}{of}")
   std = None if std_col is None else _numeric(table[std_col], f"std column {std_col!r}{of}")
   preds = {c: _numeric(table[c], f"prediction column {c!r}{of}") for c in pred_cols}

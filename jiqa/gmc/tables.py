@@ -77,12 +77,14 @@ def _split(lines: list[str], path: pathlib.Path, what: str) -> list[list[str]]:
   for rows in candidates:
     if len({len(r) for r in rows}) == 1 and len(rows[0]) > 1:
       return rows
-  if not used and all(len(r) == 1 for r in candidates[-1]):
-    return [[line] for line in lines]
-  # Ragged: report it against the delimiter found on most lines (whitespace if none).
-  counts = [sum(d in line for line in lines) for d in used]
-  rows = candidates[counts.index(max(counts))] if used else candidates[-1]
-  name = repr(used[counts.index(max(counts))]) if used else "whitespace"
+  if all(len(r) == 1 for rows in candidates for r in rows):  # one column (delimiters only in quotes)
+    return candidates[0] if used else list(csv.reader(lines))
+  # Ragged: report it against the delimiter found on most lines (whitespace if none) if that
+  # one is ragged, else against the first ragged one.
+  names = [repr(d) for d in used] + ["whitespace"]
+  order = sorted(range(len(used)), key=lambda i: -sum(used[i] in line for line in lines)) + [len(used)]
+  i = next(i for i in order if len({len(r) for r in candidates[i]}) > 1)
+  rows, name = candidates[i], names[i]
   k = next(k for k, r in enumerate(rows) if len(r) != len(rows[0]))
   raise ValueError(f"{what} {str(path)!r}: line {k + 1} has {len(rows[k])} field(s) but line 1 has "
                    f"{len(rows[0])} (delimiter {name}); every line needs the same columns.")
