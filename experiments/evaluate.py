@@ -24,27 +24,31 @@ flags.mark_flags_as_required(["workdir", "json"])
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Too many command-line arguments: {argv[1:]}")
-  import json
-
   import jax
 
-  from jiqa import pipeline
+  from jiqa.evaluation import report as report_lib
   from jiqa.training import data, loop
 
-  config, graphdef, state, mesh = loop.restore(FLAGS.workdir)
-  if FLAGS.images:
-    images = data.load_pool(pool_size=config.data.pool_size, folder=FLAGS.images).train
-  else:
-    images = loop.load_pool(config).heldout
+  report_dir = FLAGS.report_dir or os.path.dirname(os.path.abspath(FLAGS.json))
+  json_path = os.path.abspath(FLAGS.json)
+  try:  # every path, the run and the images checked before the evaluation starts
+    report_lib.check_report_dir(report_dir, arg="--report_dir")
+    report_lib.check_report_dir(os.path.dirname(json_path), arg="--json",
+                                files=(os.path.basename(json_path),))
+    config, graphdef, state, mesh = loop.restore(FLAGS.workdir)
+    if FLAGS.images:
+      images = data.load_pool(pool_size=config.data.pool_size, folder=FLAGS.images).train
+    else:
+      images = loop.load_pool(config).heldout
+  except (ValueError, OSError) as e:
+    raise app.UsageError(str(e)) from None
   if len(images) == 0:
     raise app.UsageError("No held-out images in this run; pass --images DIR.")
-  report_dir = FLAGS.report_dir or os.path.dirname(os.path.abspath(FLAGS.json))
-  report = pipeline.write_report(config, graphdef, state, images, report_dir, mesh=mesh,
-                                 extra={"workdir": os.path.abspath(FLAGS.workdir),
-                                        "step": int(jax.device_get(state["step"]))})
-  with open(FLAGS.json, "w", encoding="utf-8") as f:
-    json.dump(report, f, indent=2)
-  print(pipeline.summary_table(report))
+  report = report_lib.write_report(config, graphdef, state, images, report_dir, mesh=mesh,
+                                   extra={"workdir": os.path.abspath(FLAGS.workdir),
+                                          "step": int(jax.device_get(state["step"]))})
+  report_lib.write_json(json_path, report)
+  print(report_lib.summary_table(report))
 
 
 if __name__ == "__main__":

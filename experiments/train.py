@@ -25,7 +25,10 @@ def main(argv):
 
   if FLAGS.multihost:
     mesh.initialize_distributed()
-  result = loop.train_and_evaluate(FLAGS.config, FLAGS.workdir, images=FLAGS.images)
+  try:
+    result = loop.train_and_evaluate(FLAGS.config, FLAGS.workdir, images=FLAGS.images)
+  except ValueError as e:  # a bad config, workdir or image folder: found before any step
+    raise app.UsageError(str(e)) from None
   last = [r for r in result.history if r["split"] == "train"][-1:]
   print(f"trained to step {int(result.state['step'])} in {result.seconds:.1f} s; "
         f"last metrics: {last[0] if last else '-'}")

@@ -3,10 +3,10 @@ write a report folder.
 
   jiqa run --out DIR [--config pipeline[:smoke|:full] | FILE.py[:arg]] [--images DIR]
 
-trains the map predictor and the scorer together (``jiqa/configs/pipeline.py``, the
-CPU default unless told otherwise) on the photos bundled with scikit-image (or
-``--images``), resuming if ``DIR`` already holds a checkpoint, then evaluates
-on the held-out images for seen and held-out distortion types and writes:
+trains the map predictor and the scorer together (jiqa/configs/pipeline.py,
+the CPU default unless told otherwise) on the photos bundled with scikit-image
+(or --images), resuming if DIR already holds a checkpoint, then evaluates on
+the held-out images for seen and held-out distortion types and writes:
 
   DIR/report.json         every figure (see jiqa.evaluation.evaluate)
   DIR/surfaces.png/.html  GMC surfaces (seen types); surfaces_heldout_types.*
@@ -14,8 +14,10 @@ on the held-out images for seen and held-out distortion types and writes:
   DIR/metrics.jsonl       training metrics, one JSON line per logged step
   DIR/tensorboard/        TensorBoard event files
   DIR/checkpoints/        orbax checkpoints (a rerun resumes from them)
+  DIR/config.json         the run's config, written once (a resume must match it)
 
-and prints a summary table.
+and prints a summary table. The config, the images and DIR are checked before
+training starts; a bad one is a one-line error with exit status 2.
 
 Example:
   $ jiqa run --out report --config pipeline:smoke
@@ -24,118 +26,97 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 
 from jiqa import configs
-from jiqa.configs import load_config_file  # noqa: F401  (re-exported for older callers)
+from jiqa.configs import load_config_file
 
 DEFAULT_CONFIG = configs.DEFAULT
 
 
-def write_report(config, graphdef, state, images, out_dir: str, *, mesh, extra=None,
-                 progress: bool = True) -> dict:
-  """Evaluates, writes report.json, surfaces and map pictures into ``out_dir``; returns the report.
-
-  Example:
-    >>> report = write_report(cfg, graphdef, state, pool.heldout, "out", mesh=m)  # doctest: +SKIP
-  """
-  import jax
-
-  from jiqa import distortions, evaluation
-
-  os.makedirs(out_dir, exist_ok=True)
-  t0 = time.perf_counter()
-  with jax.set_mesh(mesh):
-    report = evaluation.evaluate(config, graphdef, state, images, mesh=mesh, progress=progress)
-  files = evaluation.save_surfaces(report, out_dir)
-  for split, res in report.items():
-    if "maps" in res.get("_preds", {}):
-      stem = "maps" if split == "seen_types" else f"maps_{split}"
-      files.append(evaluation.save_maps_png(
-          res["_data"], res["_preds"], distortions.names(), os.path.join(out_dir, stem + ".png"),
-          num=int(config.eval.num_pictures), title=f"held-out images, {split.replace('_', ' ')}"))
-  out = {"config": json.loads(config.to_json()), **(extra or {}),
-         "evaluation": evaluation.to_json_ready(report),
-         "evaluation_seconds": time.perf_counter() - t0,
-         "files": [os.path.basename(f) for f in files]}
-  with open(os.path.join(out_dir, "report.json"), "w", encoding="utf-8") as f:
-    json.dump(out, f, indent=2)
-  return out
+# What jiqa run writes in --out besides the report files (and the folders it fills).
+RUN_FILES = ("metrics.jsonl", "config.json")
+RUN_FOLDERS = ("checkpoints", "tensorboard")
 
 
-def summary_table(report: dict) -> str:
-  """A plain-text table of the key figures of a report.
-
-  Example:
-    >>> print(summary_table(report))  # doctest: +SKIP
-  """
-  ev = report["evaluation"]
-  lines = []
-  splits = [s for s in ("seen_types", "heldout_types") if s in ev]
-  head = f"{'predictor':<10}" + "".join(
-      f"{s + ' pair-acc':>24}{'tau':>7}{'GMC-SRCC':>9}" for s in splits)
-  lines += ["Tier ranking on held-out images (higher is better):", head]
-  for name in ev[splits[0]]["tiers"]:
-    row = f"{name:<10}"
-    for s in splits:
-      t = ev[s]["tiers"].get(name, {})
-      g = ev[s]["gmc"].get(name, {}).get("SRCC")
-      row += f"{t.get('pairwise_accuracy', float('nan')):>24.3f}{t.get('kendall_tau', float('nan')):>7.3f}"
-      row += f"{g:>9.3f}" if g is not None else f"{'-':>9}"
-    lines.append(row)
-  if "tiers_scaled" in ev[splits[0]]:
-    lines.append("Scaled tiers (one composition at growing strength; PSNR near-perfect by "
-                 "construction), pair-acc: " + ", ".join(
-                     f"{name} {t['pairwise_accuracy']:.3f}"
-                     for name, t in ev[splits[0]]["tiers_scaled"].items()))
-  for s in splits:
-    m = ev[s].get("map")
-    if m:
-      sign = m["sign_accuracy"]
-      lines.append(f"maps ({s}): MAE {m['map_mae']:.4f}, presence acc "
-                   f"{m['presence_accuracy_mean']:.3f}, sign acc "
-                   f"{'-' if sign is None else f'{sign:.3f}'} ({m['sign_pairs']} pairs), "
-                   f"anti-symmetry error {m['antisymmetry_error']:.2e}")
-  return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-  """Entry point of ``jiqa run``; returns the exit status."""
-  parser = argparse.ArgumentParser(prog="jiqa run", description=__doc__.split("\n\n")[0])
+def _parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="jiqa run", description=__doc__.replace("``", ""),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--out", required=True, help="report folder (also the training workdir)")
   parser.add_argument("--config", default=DEFAULT_CONFIG,
-                      help="a shipped config NAME[:arg] (pipeline, map_predictor, scorer) or file.py[:arg]; "
-                           "default: pipeline (e.g. pipeline:smoke)")
+                      help="a shipped config NAME[:arg] (pipeline, map_predictor, scorer; arg "
+                           "'', smoke or full) or file.py[:arg] (default: %(default)s)")
   parser.add_argument("--images", default=None,
                       help="folder of images to train on (default: scikit-image's photos)")
   parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
-  args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+  return parser
 
-  from jiqa.training import loop
-  try:
-    config = load_config_file(args.config)
-  except ValueError as e:
-    parser.error(str(e))
+
+def check_out(out: str) -> str:
+  """Checks (and creates) the run's folder before any work; returns it made absolute.
+
+  Raises:
+    ValueError: if the folder cannot be created or written, or a file or
+      folder that jiqa run writes there is in the way.
+  """
+  from jiqa.evaluation import report as report_lib
+
+  out = report_lib.check_report_dir(out, files=report_lib.REPORT_FILES + RUN_FILES)
+  for name in RUN_FOLDERS:
+    path = os.path.join(out, name)
+    if os.path.exists(path) and not os.path.isdir(path):
+      raise ValueError(f"--out: {path!r} is a file; jiqa run keeps its {name} folder there.")
+  return out
+
+
+def run(args: argparse.Namespace) -> int:
+  """Runs the job of parsed arguments (see :func:`main`)."""
+  from jiqa.evaluation import report as report_lib
+  from jiqa.training import loop, writers
+
+  config = loop.with_images(load_config_file(args.config), args.images)
+  loop.check_config(config)
+  out = check_out(args.out)
   t0 = time.perf_counter()
-  result = loop.train_and_evaluate(config, args.out, images=args.images,
+  result = loop.train_and_evaluate(config, out, progress=not args.no_progress)
+  config = result.config
+  extra = {"train": {
+      "steps": int(config.train.steps), "resumed_from_step": int(result.start_step),
+      "seconds_this_call": result.seconds,
+      # From the file, so a rerun that had nothing left to train still reports it.
+      "final": writers.last_row(os.path.join(out, writers.METRICS_FILE)),
+      "devices": int(result.mesh.size),
+      "images": {"folder": config.data.get("folder") or None,
+                 "train": list(result.pool.train_names),
+                 "heldout": list(result.pool.heldout_names)}}}
+  report = report_lib.write_report(config, result.graphdef, result.state, result.pool.heldout,
+                                   out, mesh=result.mesh, extra=extra,
                                    progress=not args.no_progress)
-  train_rows = [r for r in result.history if r["split"] == "train"]
-  extra = {"train": {"steps": int(config.train.steps), "seconds_this_call": result.seconds,
-                     "final": train_rows[-1] if train_rows else None,
-                     "devices": int(result.mesh.size),
-                     "images": {"train": list(result.pool.train_names),
-                                "heldout": list(result.pool.heldout_names)}}}
-  report = write_report(config, result.graphdef, result.state, result.pool.heldout, args.out,
-                        mesh=result.mesh, extra=extra, progress=not args.no_progress)
   report["total_seconds"] = time.perf_counter() - t0
-  with open(os.path.join(args.out, "report.json"), "w", encoding="utf-8") as f:
-    json.dump(report, f, indent=2)
-  print(summary_table(report))
-  print(f"report: {os.path.abspath(args.out)}/report.json  ({report['total_seconds']:.0f} s)")
+  report_lib.write_json(os.path.join(out, report_lib.REPORT_FILE), report)
+  print(report_lib.summary_table(report))
+  print(f"report: {out}/{report_lib.REPORT_FILE}  ({report['total_seconds']:.0f} s)")
   return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+  """Entry point of ``jiqa run``; returns the exit status.
+
+  A bad config, image folder or output folder ends in one line on stderr
+  (``jiqa run: error: ...``) and status 2, before training starts.
+
+  Example:
+    >>> main(["--out", "/tmp/r", "--config", "pipeline:huge"])
+    2
+  """
+  args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+  try:
+    return run(args)
+  except (ValueError, OSError) as e:
+    print(f"jiqa run: error: {e}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

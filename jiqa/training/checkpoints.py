@@ -1,4 +1,5 @@
-"""Checkpoints with resume: a thin wrapper over orbax's ``CheckpointManager``.
+"""Checkpoints with resume: a thin wrapper over orbax's ``CheckpointManager``, and the
+run's record (``config.json``) that a resume is checked against.
 
 Saves the whole train state (a pytree, see :mod:`jiqa.training.state`) with
 ``ocp.args.StandardSave`` every ``save_interval_steps`` steps (asynchronously),
@@ -6,6 +7,11 @@ keeps the newest ``max_to_keep``, and restores into the shapes, dtypes and
 shardings of a freshly built state with ``ocp.args.StandardRestore``, so a
 restarted run continues on any mesh. Nothing here is hand-written checkpoint
 code; orbax coordinates multi-host writes.
+
+A run's folder also holds the config it was started with (``config.json``,
+:func:`save_config`). It is written once and never overwritten:
+:func:`check_resume` compares a new config with it before anything else
+happens and refuses a resume whose config differs, naming the keys.
 
 Example:
   >>> ckpt = Checkpointer(tmp_dir / "checkpoints", save_interval_steps=10)  # doctest: +SKIP
@@ -15,12 +21,117 @@ Example:
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
+import jax
+import ml_collections
 import orbax.checkpoint as ocp
 
 from jiqa.training import state as state_lib
+
+CONFIG_FILE = "config.json"
+
+
+def save_config(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> str:
+  """Writes ``config`` as ``workdir/config.json`` unless the file exists; returns its path.
+
+  The file is the record of the run: it is written atomically (a temporary
+  file, then a rename) and an existing one is left as it is (check it first
+  with :func:`check_resume`).
+  """
+  workdir = os.fspath(workdir)
+  os.makedirs(workdir, exist_ok=True)
+  path = os.path.join(workdir, CONFIG_FILE)
+  if jax.process_index() == 0 and not os.path.exists(path):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      f.write(config.to_json(indent=2))
+    os.replace(tmp, path)
+  return path
+
+
+def _read_config_json(workdir: str | os.PathLike) -> dict | None:
+  path = os.path.join(os.fspath(workdir), CONFIG_FILE)
+  if not os.path.isfile(path):
+    return None
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise ValueError(f"workdir: cannot read the run's record {path!r} ({e}).") from None
+
+
+def load_config(workdir: str | os.PathLike) -> ml_collections.ConfigDict:
+  """Reads the config a run saved in ``workdir``.
+
+  Raises:
+    ValueError: if ``workdir`` holds no readable ``config.json``.
+  """
+  saved = _read_config_json(workdir)
+  if saved is None:
+    raise ValueError(f"workdir: {os.fspath(workdir)!r} holds no {CONFIG_FILE} "
+                     "(not a training run).")
+  return ml_collections.ConfigDict(saved)
+
+
+def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+  if isinstance(tree, dict):
+    out = {}
+    for k, v in tree.items():
+      out.update(_flatten(v, f"{prefix}{k}."))
+    return out if out or not prefix else {prefix[:-1]: {}}
+  return {prefix[:-1]: tree}
+
+
+def config_differences(saved: dict, config: ml_collections.ConfigDict) -> dict[str, tuple]:
+  """``{dotted.key: (saved value, new value)}`` for every key where the two differ.
+
+  Example:
+    >>> c = ml_collections.ConfigDict({"train": {"steps": 5}, "seed": 0})
+    >>> config_differences({"train": {"steps": 3}, "seed": 0}, c)
+    {'train.steps': (3, 5)}
+  """
+  old, new = _flatten(saved), _flatten(json.loads(config.to_json()))
+  absent = "(absent)"
+  return {k: (old.get(k, absent), new.get(k, absent)) for k in sorted(set(old) | set(new))
+          if k not in old or k not in new or old[k] != new[k]}
+
+
+def check_resume(config: ml_collections.ConfigDict, workdir: str | os.PathLike) -> bool:
+  """Checks that ``config`` may run in ``workdir``; returns whether a run is recorded there.
+
+  A folder without ``config.json`` takes any config. A folder with one takes
+  only the same config (every key, after a JSON round trip), so a resume can
+  never mix two runs or overwrite the record of one.
+
+  Raises:
+    ValueError: naming the keys that differ, with both values.
+
+  Example:
+    >>> import tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> c = ml_collections.ConfigDict({"train": {"steps": 3}})
+    >>> check_resume(c, d), os.path.basename(save_config(c, d)), check_resume(c, d)
+    (False, 'config.json', True)
+    >>> c.train.steps = 5
+    >>> check_resume(c, d)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: workdir: ... holds a run with another config (train.steps: 3 saved, 5 now); ...
+  """
+  saved = _read_config_json(workdir)
+  if saved is None:
+    return False
+  diffs = config_differences(saved, config)
+  if diffs:
+    shown = "; ".join(f"{k}: {a!r} saved, {b!r} now" for k, (a, b) in list(diffs.items())[:6])
+    more = f"; and {len(diffs) - 6} more" if len(diffs) > 6 else ""
+    raise ValueError(
+        f"workdir: {os.fspath(workdir)!r} holds a run with another config ({shown}{more}); "
+        "resume it with the same config (and --images), or use a new folder.")
+  return True
 
 
 class Checkpointer:

@@ -65,7 +65,8 @@ def square_resize(image: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_pool(*, pool_size: int, holdout: Sequence[str] | int = 0,
-              folder: str | None = None, names: Sequence[str] | None = None) -> ImagePool:
+              folder: str | None = None, names: Sequence[str] | None = None,
+              min_size: int = 8) -> ImagePool:
   """Loads, squares and splits the image pool.
 
   Args:
@@ -76,12 +77,15 @@ def load_pool(*, pool_size: int, holdout: Sequence[str] | int = 0,
       the bundled photos when ``None`` or empty.
     names: which bundled photos to use (all of them when ``None``); ignored
       with ``folder``.
+    min_size: the smallest height or width a folder's image may have (smaller
+      ones would be blown up to ``pool_size``).
 
   Returns:
     An :class:`ImagePool`.
 
   Raises:
-    ValueError: if a held-out name is unknown, or nothing is left to train on.
+    ValueError: if a held-out name is unknown, nothing is left to train on, or
+      the folder is unusable (:func:`jiqa.images.load_folder`).
 
   Example:
     >>> load_pool(pool_size=32, holdout=1, names=("camera", "coins")).heldout_names
@@ -90,7 +94,7 @@ def load_pool(*, pool_size: int, holdout: Sequence[str] | int = 0,
   if pool_size < 8:
     raise ValueError(f"pool_size must be >= 8 pixels; got {pool_size}.")
   if folder:
-    raw = images_lib.load_folder(folder, min_size=8)
+    raw = images_lib.load_folder(folder, min_size=min_size)
   else:
     raw = images_lib.bundled_images(None if names is None else tuple(names))
   all_names = tuple(raw)

@@ -12,14 +12,20 @@ Because every key is ``fold_in(key(seed), step)`` and the data is made from
 it on the device, a run killed after any step and restarted in the same
 workdir reaches the same parameters as a run that was never interrupted.
 
+Everything that can be checked is checked before the first step: the config's
+values (:func:`check_config`), the workdir's record (a resume must use the
+config saved in ``config.json``, which is never overwritten) and the images.
+A resume drops the metric rows logged after the restored checkpoint, so
+``metrics.jsonl`` holds each step once.
+
 Example:
-  >>> from configs import pipeline
-  >>> result = train_and_evaluate(pipeline.get_config("smoke"), "/tmp/run")  # doctest: +SKIP
+  >>> from jiqa import configs
+  >>> check_config(configs.load_config_file("pipeline:smoke"))
+  >>> result = train_and_evaluate(configs.load_config_file("pipeline:smoke"), "/tmp/run")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +42,9 @@ from jiqa.training import state as state_lib
 from jiqa.training import steps as steps_lib
 from jiqa.training import writers as writers_lib
 
-CONFIG_FILE = "config.json"
+CONFIG_FILE = ckpt_lib.CONFIG_FILE
+save_config = ckpt_lib.save_config
+load_config = ckpt_lib.load_config
 
 
 class TrainResult(NamedTuple):
@@ -49,6 +57,9 @@ class TrainResult(NamedTuple):
     mesh: the mesh the run used.
     history: the metric rows logged by this call.
     seconds: wall time of this call's training steps.
+    config: the config the run used (with ``data.folder`` set from ``images``),
+      as saved in ``config.json``.
+    start_step: the step this call resumed from (0 for a fresh run).
   """
 
   graphdef: Any
@@ -57,29 +68,80 @@ class TrainResult(NamedTuple):
   mesh: Any
   history: list
   seconds: float
+  config: ml_collections.ConfigDict | None = None
+  start_step: int = 0
 
 
-def save_config(config: ml_collections.ConfigDict, workdir: str) -> str:
-  """Writes ``config`` as ``workdir/config.json`` (read back by :func:`load_config`)."""
-  os.makedirs(workdir, exist_ok=True)
-  path = os.path.join(workdir, CONFIG_FILE)
-  if jax.process_index() == 0:
-    with open(path, "w", encoding="utf-8") as f:
-      f.write(config.to_json(indent=2))
-  return path
+# (dotted key, lowest value) of the integer fields a run needs; absent keys are not checked.
+_INT_BOUNDS = (
+    ("seed", None), ("num_devices", 0),
+    ("train.steps", 1), ("train.log_every", 1), ("train.eval_every", 0),
+    ("train.checkpoint_every", 1), ("train.max_to_keep", 1),
+    ("data.pool_size", 8), ("data.crop_size", 1), ("data.batch_size", 0),
+    ("data.tier_batch_size", 0), ("data.tier_size", 2), ("optim.warmup_steps", 0),
+    ("eval.crop_size", 1), ("eval.crops_per_image", 1), ("eval.tier_size", 2),
+    ("eval.gmc_samples", 2), ("eval.num_pictures", 0),
+)
+MS_SSIM_MIN_SIZE = 161  # MS-SSIM's five scales need crops of at least this side
 
 
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """Reads the config a run saved in ``workdir``.
+def _get(config, dotted: str):
+  node = config
+  for part in dotted.split("."):
+    if not hasattr(node, "get") or part not in node:
+      return None
+    node = node[part]
+  return node
+
+
+def check_config(config: ml_collections.ConfigDict) -> None:
+  """Checks a run's config before any work: every count in range, sizes that fit.
 
   Raises:
-    ValueError: if ``workdir`` holds no ``config.json``.
+    ValueError: naming the first bad key, its value and what was expected.
+
+  Example:
+    >>> c = ml_collections.ConfigDict({"train": {"steps": 0}})
+    >>> check_config(c)
+    Traceback (most recent call last):
+    ...
+    ValueError: config.train.steps: expected an integer >= 1; got 0.
   """
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.isfile(path):
-    raise ValueError(f"workdir: {workdir!r} holds no {CONFIG_FILE} (not a training run).")
-  with open(path, encoding="utf-8") as f:
-    return ml_collections.ConfigDict(json.load(f))
+  for key, low in _INT_BOUNDS:
+    value = _get(config, key)
+    if value is None:
+      continue
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+      want = "an integer" + ("" if low is None else f" >= {low}")
+      raise ValueError(f"config.{key}: expected {want}; got {value!r}.")
+  lr = _get(config, "optim.learning_rate")
+  if lr is not None and not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
+    raise ValueError(f"config.optim.learning_rate: expected a finite number > 0; got {lr!r}.")
+  pool = _get(config, "data.pool_size")
+  for key in ("data.crop_size", "eval.crop_size"):
+    size = _get(config, key)
+    if pool is not None and size is not None and size > pool:
+      raise ValueError(f"config.{key}: expected at most data.pool_size ({pool}); got {size}.")
+  eval_crop = _get(config, "eval.crop_size")
+  if eval_crop is not None and eval_crop < MS_SSIM_MIN_SIZE:
+    raise ValueError(f"config.eval.crop_size: expected >= {MS_SSIM_MIN_SIZE} (MS-SSIM, one of "
+                     f"the evaluation's metrics, needs it); got {eval_crop}.")
+  if config.get("task") not in (None, "pipeline", "map", "scorer"):
+    raise ValueError(f"config.task: expected 'pipeline', 'map' or 'scorer'; got {config.task!r}.")
+  if "eval" in config and "engine" in config:
+    steps_lib.engine_config(config)  # unknown engine fields or held-out types
+    if tuple(config.eval.holdout_types):
+      steps_lib.engine_config(config, heldout=True)
+
+
+def with_images(config: ml_collections.ConfigDict, images: str | os.PathLike | None):
+  """A copy of ``config`` whose ``data.folder`` is ``images`` (made absolute), so
+  the run's record says what it trained on; ``config`` itself when ``images`` is None."""
+  if not images:
+    return config
+  config = ml_collections.ConfigDict(config.to_dict())
+  config.data.folder = os.path.abspath(os.fspath(images))
+  return config
 
 
 def load_pool(config: ml_collections.ConfigDict, folder: str | None = None) -> data_lib.ImagePool:
@@ -91,7 +153,16 @@ def load_pool(config: ml_collections.ConfigDict, folder: str | None = None) -> d
   folder = folder or d.get("folder") or None
   if folder and not isinstance(holdout, int):
     holdout = len(holdout)  # Named hold-outs refer to the bundled photos.
-  return data_lib.load_pool(pool_size=d.pool_size, holdout=holdout, folder=folder, names=names)
+  return data_lib.load_pool(pool_size=d.pool_size, holdout=holdout, folder=folder, names=names,
+                            min_size=int(d.get("crop_size", 8)))
+
+
+def _check_batches(config: ml_collections.ConfigDict, mesh) -> None:
+  for key in ("data.batch_size", "data.tier_batch_size"):
+    value = _get(config, key)
+    if value and value % mesh.size:
+      raise ValueError(f"config.{key}: expected a multiple of the {mesh.size} devices of the "
+                       f"mesh; got {value}.")
 
 
 def setup(config: ml_collections.ConfigDict, mesh, *, total_steps: int | None = None):
@@ -117,7 +188,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     config: a config from ``configs/`` (see ``configs/pipeline.py``).
     workdir: folder of the run: ``config.json``, ``checkpoints/``,
       ``metrics.jsonl``, ``tensorboard/``.
-    images: a folder of images to train on instead of ``config.data.folder``.
+    images: a folder of images to train on instead of ``config.data.folder``
+      (recorded in the saved config as ``data.folder``).
     mesh: the mesh to use; all devices (or ``config.num_devices``) by default.
     callbacks: called as ``cb(step, metrics)`` after every step (metrics are
       device arrays); an exception raised there stops the run (checkpoints
@@ -127,15 +199,24 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
   Returns:
     A :class:`TrainResult`.
 
+  Raises:
+    ValueError: before any step, for a bad config (:func:`check_config`), a
+      workdir recording a run with another config, a batch the mesh cannot
+      split, or unusable images.
+
   Example:
     >>> res = train_and_evaluate(get_config("smoke"), "/tmp/w")  # doctest: +SKIP
   """
   workdir = os.path.abspath(os.fspath(workdir))
+  config = with_images(config, images)
+  check_config(config)
+  ckpt_lib.check_resume(config, workdir)  # before anything is written
   if mesh is None:
     mesh = mesh_lib.make_mesh(config.get("num_devices") or None)
-  save_config(config, workdir)
+  _check_batches(config, mesh)
   t = config.train
-  pool = load_pool(config, images)
+  pool = load_pool(config)
+  save_config(config, workdir)
   history = []
   with jax.set_mesh(mesh):
     graphdef, state, engine, tx = setup(config, mesh)
@@ -150,10 +231,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
     ckpt = ckpt_lib.Checkpointer(os.path.join(workdir, "checkpoints"),
                                  save_interval_steps=t.checkpoint_every,
                                  max_to_keep=t.get("max_to_keep", 2))
-    writer = writers_lib.MetricWriter(workdir)
     start = ckpt.latest_step() or 0
     if start:
       state = ckpt.restore(state, start)
+    writer = writers_lib.MetricWriter(workdir, resume_step=start)
     bar = tqdm(total=t.steps, initial=start, unit="step", dynamic_ncols=True,
                disable=not progress or jax.process_index() != 0, desc=f"train {config.task}")
     t0 = time.perf_counter()
@@ -177,7 +258,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str | os.Path
       bar.close()
       ckpt.close()
       writer.close()
-  return TrainResult(graphdef, state, pool, mesh, history, seconds)
+  return TrainResult(graphdef, state, pool, mesh, history, seconds, config, start)
 
 
 def restore(workdir: str | os.PathLike, *, mesh=None, step: int | None = None):

@@ -6,6 +6,11 @@ The JSON-lines file (``metrics.jsonl``) has one object per line,
 ``{"step": s, "split": "train", "name": value, ...}``; the same scalars go to
 TensorBoard through ``tensorboardX`` (tag ``split/name``) under ``tensorboard/``.
 
+A resumed run opens its writer with ``resume_step`` (the restored checkpoint's
+step): rows past that step, logged before the run was stopped and about to be
+logged again, are dropped from ``metrics.jsonl`` (and purged from
+TensorBoard), so the file holds each step once.
+
 Example:
   >>> with MetricWriter(tmp_dir) as w:                     # doctest: +SKIP
   ...   w.write(1, {"loss": 0.5})
@@ -20,6 +25,8 @@ from collections.abc import Mapping
 
 import jax
 import numpy as np
+
+METRICS_FILE = "metrics.jsonl"
 
 
 def _to_float(name: str, value) -> float:
@@ -36,20 +43,29 @@ class MetricWriter:
     workdir: the run's folder (created if missing).
     enabled: whether to write; by default only on process 0.
     tensorboard: also write TensorBoard event files.
+    resume_step: when resuming from the checkpoint of this step, drop the rows
+      of later steps already in the file (see :func:`truncate_jsonl`).
   """
 
   def __init__(self, workdir: str | os.PathLike, *, enabled: bool | None = None,
-               tensorboard: bool = True):
+               tensorboard: bool = True, resume_step: int | None = None):
     self.enabled = (jax.process_index() == 0) if enabled is None else bool(enabled)
-    self.path = os.path.join(os.fspath(workdir), "metrics.jsonl")
+    self.path = os.path.join(os.fspath(workdir), METRICS_FILE)
     self._file = None
     self._tb = None
     if self.enabled:
       os.makedirs(os.fspath(workdir), exist_ok=True)
+      purge = None
+      if resume_step is not None:
+        truncate_jsonl(self.path, int(resume_step))
+        purge = int(resume_step) + 1
       self._file = open(self.path, "a", encoding="utf-8")
       if tensorboard:
         from tensorboardX import SummaryWriter
-        self._tb = SummaryWriter(os.path.join(os.fspath(workdir), "tensorboard"))
+        # A resumed writer gets its own event file even within the same second.
+        self._tb = SummaryWriter(os.path.join(os.fspath(workdir), "tensorboard"),
+                                 purge_step=purge,
+                                 filename_suffix="" if purge is None else f".resume{purge - 1}")
 
   def write(self, step: int, metrics: Mapping[str, float], *, split: str = "train") -> dict:
     """Writes one line of scalars for ``step``; returns the row written.
@@ -86,6 +102,54 @@ class MetricWriter:
 
   def __exit__(self, *exc):
     self.close()
+
+
+def truncate_jsonl(path: str | os.PathLike, step: int) -> int:
+  r"""Keeps only the rows of ``path`` with ``row["step"] <= step``; returns how many were dropped.
+
+  A line cut short by a kill (not valid JSON) is dropped too. The file is
+  rewritten atomically; a missing file is left missing.
+
+  Example:
+    >>> import tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "metrics.jsonl")
+    >>> with open(p, "w") as f:
+    ...   _ = f.write('{"step": 1}\n{"step": 2}\n{"step": 3}\n{"st')
+    >>> truncate_jsonl(p, 2), [r["step"] for r in read_jsonl(p)]
+    (2, [1, 2])
+  """
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    return 0
+  with open(path, encoding="utf-8") as f:
+    lines = [line for line in f if line.strip()]
+  kept = []
+  for line in lines:
+    try:
+      row = json.loads(line)
+    except json.JSONDecodeError:
+      continue
+    if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step:
+      kept.append(line if line.endswith("\n") else line + "\n")
+  if len(kept) != len(lines):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+      f.writelines(kept)
+    os.replace(tmp, path)
+  return len(lines) - len(kept)
+
+
+def last_row(path: str | os.PathLike, *, split: str = "train") -> dict | None:
+  """The last row of ``split`` in a metrics.jsonl file, or ``None`` (no file or no row).
+
+  Example:
+    >>> last_row("no/such/metrics.jsonl") is None
+    True
+  """
+  if not os.path.exists(path):
+    return None
+  rows = [r for r in read_jsonl(path) if r.get("split") == split]
+  return rows[-1] if rows else None
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
