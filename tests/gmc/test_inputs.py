@@ -80,7 +80,7 @@ def test_std_column_not_a_model_with_std_file_or_no_std(tmp_path):
     (["--no-std", "--std-col", "std"], "--no-std and --std-col contradict"),
     (["--no-std", "--std-file", "x.txt"], "--no-std and --std-file contradict"),
     (["--std-col", "std", "--std-file", "x.txt"], "--std-col and --std-file both"),
-    (["--pred-cols", "a,mos"], "'mos' is the MOS column"),
+    (["--pred-cols", "a,mos"], "'mos' of t.csv is the MOS column"),
     (["--pred-cols", "a", "a"], "listed more than once"),
 ])
 def test_conflicting_column_options(tmp_path, capsys, no_work, extra, message):
