@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
   from jiqa.training import loop, writers
 
   config = loop.with_images(load_config_file(args.config), args.images)
-  loop.check_config(config)
+  loop.check_config(config, evaluation=True)
   out = check_out(args.out)
   t0 = time.perf_counter()
   result = loop.train_and_evaluate(config, out, progress=not args.no_progress)

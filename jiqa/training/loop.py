@@ -79,6 +79,8 @@ _INT_BOUNDS = (
     ("train.checkpoint_every", 1), ("train.max_to_keep", 1),
     ("data.pool_size", 8), ("data.crop_size", 1), ("data.batch_size", 0),
     ("data.tier_batch_size", 0), ("data.tier_size", 2), ("optim.warmup_steps", 0),
+)
+_EVAL_INT_BOUNDS = (
     ("eval.crop_size", 1), ("eval.crops_per_image", 1), ("eval.tier_size", 2),
     ("eval.gmc_samples", 2), ("eval.num_pictures", 0),
 )
@@ -94,8 +96,13 @@ def _get(config, dotted: str):
   return node
 
 
-def check_config(config: ml_collections.ConfigDict) -> None:
+def check_config(config: ml_collections.ConfigDict, *, evaluation: bool = False) -> None:
   """Checks a run's config before any work: every count in range, sizes that fit.
+
+  Args:
+    config: the run's config.
+    evaluation: also check ``config.eval`` (the report's evaluation on the
+      held-out images, :func:`jiqa.evaluation.evaluate`).
 
   Raises:
     ValueError: naming the first bad key, its value and what was expected.
@@ -107,7 +114,7 @@ def check_config(config: ml_collections.ConfigDict) -> None:
     ...
     ValueError: config.train.steps: expected an integer >= 1; got 0.
   """
-  for key, low in _INT_BOUNDS:
+  for key, low in _INT_BOUNDS + (_EVAL_INT_BOUNDS if evaluation else ()):
     value = _get(config, key)
     if value is None:
       continue
@@ -117,17 +124,17 @@ def check_config(config: ml_collections.ConfigDict) -> None:
   lr = _get(config, "optim.learning_rate")
   if lr is not None and not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
     raise ValueError(f"config.optim.learning_rate: expected a finite number > 0; got {lr!r}.")
+  if config.get("task") not in (None, "pipeline", "map", "scorer"):
+    raise ValueError(f"config.task: expected 'pipeline', 'map' or 'scorer'; got {config.task!r}.")
   pool = _get(config, "data.pool_size")
-  for key in ("data.crop_size", "eval.crop_size"):
+  for key in ("data.crop_size",) + (("eval.crop_size",) if evaluation else ()):
     size = _get(config, key)
     if pool is not None and size is not None and size > pool:
       raise ValueError(f"config.{key}: expected at most data.pool_size ({pool}); got {size}.")
   eval_crop = _get(config, "eval.crop_size")
-  if eval_crop is not None and eval_crop < MS_SSIM_MIN_SIZE:
+  if evaluation and eval_crop is not None and eval_crop < MS_SSIM_MIN_SIZE:
     raise ValueError(f"config.eval.crop_size: expected >= {MS_SSIM_MIN_SIZE} (MS-SSIM, one of "
                      f"the evaluation's metrics, needs it); got {eval_crop}.")
-  if config.get("task") not in (None, "pipeline", "map", "scorer"):
-    raise ValueError(f"config.task: expected 'pipeline', 'map' or 'scorer'; got {config.task!r}.")
   if "eval" in config and "engine" in config:
     steps_lib.engine_config(config)  # unknown engine fields or held-out types
     if tuple(config.eval.holdout_types):
