@@ -26,6 +26,7 @@ def main(argv):
     raise app.UsageError(f"Too many command-line arguments: {argv[1:]}")
   import jax
 
+  from jiqa import outputs
   from jiqa.evaluation import report as report_lib
   from jiqa.training import data, loop
 
@@ -33,8 +34,7 @@ def main(argv):
   json_path = os.path.abspath(FLAGS.json)
   try:  # every path, the run and the images checked before the evaluation starts
     report_lib.check_report_dir(report_dir, arg="--report_dir")
-    report_lib.check_report_dir(os.path.dirname(json_path), arg="--json",
-                                files=(os.path.basename(json_path),))
+    outputs.check_output_file(json_path, flag="--json")
     config, graphdef, state, mesh = loop.restore(FLAGS.workdir)
     if FLAGS.images:
       images = data.load_pool(pool_size=config.data.pool_size, folder=FLAGS.images).train

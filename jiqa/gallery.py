@@ -13,8 +13,9 @@ plotly page (works offline) next to the PNG, with the same name and .html.
 
 --out names a PNG file: a name without a suffix gets ".png" (the file written
 is the one printed); any other suffix is refused. Every option, the image and
-the output folder (created if missing) are checked before any work starts; a
-bad one is a one-line error with exit status 2.
+the output paths (jiqa.outputs: the folder must exist and be writable) are
+checked before any work starts; a bad one is a one-line error with exit
+status 2.
 
 This module is the command and its plotting; the distortions themselves are
 :mod:`jiqa.distortions`.
@@ -31,7 +32,6 @@ import base64
 import io
 import os
 import sys
-import tempfile
 from typing import NamedTuple
 
 import numpy as np
@@ -43,20 +43,16 @@ SIGNED_LEVELS = (-1.0, -0.6, 0.2, 0.6, 1.0)
 MIN_SIZE = 32  # every op is checked down to 33x47 (tests/distortions/test_ops_generic.py)
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-  """The module docstring as written, and every option's default."""
-
-
 def _parser() -> argparse.ArgumentParser:
   p = argparse.ArgumentParser(prog="jiqa gallery", description=__doc__.split("\n\nThis module")[0].replace("``", ""),
-                              formatter_class=_HelpFormatter)
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
   p.add_argument("--out", required=True, help="output PNG path (.png is added when there is no suffix)")
   src = p.add_mutually_exclusive_group()
-  src.add_argument("--image", default="astronaut", help="a bundled photo (jiqa.images.BUNDLED_NAMES)")
+  src.add_argument("--image", default="astronaut", help="a bundled photo (jiqa.images.BUNDLED_NAMES; default: %(default)s)")
   src.add_argument("--image-file", default=None, help="an image file of yours")
   p.add_argument("--html", action="store_true", help="also write an interactive HTML page")
-  p.add_argument("--size", type=int, default=160, help=f"side of the centre crop (pixels, >= {MIN_SIZE})")
-  p.add_argument("--seed", type=int, default=0, help="PRNG seed")
+  p.add_argument("--size", type=int, default=160, help=f"side of the centre crop (pixels, >= {MIN_SIZE}; default: %(default)s)")
+  p.add_argument("--seed", type=int, default=0, help="PRNG seed (default: %(default)s)")
   p.add_argument("--types", default="", help="comma-separated subset of types (default: all)")
   return p
 
@@ -89,37 +85,6 @@ def output_path(out: str) -> str:
   return out
 
 
-def check_output_file(path: str, *, arg: str = "--out") -> None:
-  """Checks that ``path`` can be written: its folder is created if missing, must be
-  writable, and ``path`` must not be a folder or a read-only file.
-
-  Raises:
-    ValueError: naming ``arg`` and the problem.
-
-  Example:
-    >>> check_output_file(os.path.dirname(__file__))  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    ValueError: --out: ... is a folder; expected a file path.
-  """
-  path = os.path.abspath(path)
-  if os.path.isdir(path):
-    raise ValueError(f"{arg}: {path!r} is a folder; expected a file path.")
-  parent = os.path.dirname(path)
-  if os.path.exists(parent) and not os.path.isdir(parent):
-    raise ValueError(f"{arg}: {parent!r} is a file, so {os.path.basename(path)!r} "
-                     "cannot be written in it.")
-  try:
-    os.makedirs(parent, exist_ok=True)
-    fd, probe = tempfile.mkstemp(dir=parent, prefix=".jiqa-write-check-")
-    os.close(fd)
-    os.remove(probe)
-  except OSError as e:
-    raise ValueError(f"{arg}: cannot write in {parent!r} ({e.strerror or e}).") from None
-  if os.path.exists(path) and not os.access(path, os.W_OK):
-    raise ValueError(f"{arg}: {path!r} is read-only.")
-
-
 def parse_job(argv: list[str] | None = None) -> Job:
   """Parses and checks the options of ``jiqa gallery`` before any work.
 
@@ -129,14 +94,12 @@ def parse_job(argv: list[str] | None = None) -> Job:
       file, a size out of range, or an output path that cannot be written.
   """
   args = _parser().parse_args(argv)
-  from jiqa import distortions, images
+  from jiqa import distortions, images, outputs
 
-  png = output_path(args.out)
-  check_output_file(png)
+  png = outputs.check_output_file(output_path(args.out), flag="--out")
   html = None
   if args.html:
-    html = os.path.splitext(png)[0] + ".html"
-    check_output_file(html, arg="--out (the --html page)")
+    html = outputs.check_output_file(os.path.splitext(png)[0] + ".html", flag="--html")
   if args.size < MIN_SIZE:
     raise ValueError(f"--size: expected an integer >= {MIN_SIZE} (pixels); got {args.size}.")
   names = tuple(n.strip() for n in args.types.split(",") if n.strip()) or distortions.names()

@@ -22,13 +22,13 @@ def _write_image(path, shape=(96, 120)):
 
 def _run(tmp_path, extra, out=None):
   src = _write_image(tmp_path / "in.png")
-  out = tmp_path / "g" / "gallery.png" if out is None else out
+  out = tmp_path / "gallery.png" if out is None else out
   return cli.main(["gallery", "--out", str(out), "--image-file", str(src), "--size", "64", *extra])
 
 
 def test_gallery_png_and_html(tmp_path, capsys):
   assert _run(tmp_path, ["--types", "gaussian_blur,darken,jpeg,mean_shift", "--html"]) == 0
-  out = tmp_path / "g" / "gallery.png"       # the missing folder g/ was created
+  out = tmp_path / "gallery.png"
   with Image.open(out) as im:
     assert im.format == "PNG"
     w, h = im.size
@@ -82,10 +82,11 @@ def _readonly_dir(tmp_path):
     ("image-file", ["--image-file", "{missing}"], "--image-file: no such file"),
     ("image-file", ["--image-file", "{fake}"], "--image-file: .*fake.png"),
     ("out-suffix", ["--out", "g.jpg"], "--out: .*expected a .png path"),
-    ("out-dir", ["--out", "{adir}"], "--out: .* is a folder"),
-    ("out-under-file", ["--out", "{afile}/g.png"], "--out: .* is a file"),
-    ("out-readonly", ["--out", "{ro}/g.png"], "--out: cannot write in"),
-    ("html-dir", ["--out", "{htmldir}.png", "--html"], "--html page.* is a folder"),
+    ("out-dir", ["--out", "{adir}"], "--out: .* is a folder; expected a file name"),
+    ("out-under-file", ["--out", "{afile}/g.png"], "--out: .*afile.* is not a folder"),
+    ("out-missing-folder", ["--out", "{adir}/no/g.png"], "--out: the folder .* does not exist"),
+    ("out-readonly", ["--out", "{ro}/g.png"], "--out: the folder .* is not writable"),
+    ("html-dir", ["--out", "{htmldir}.png", "--html"], "--html: .*HTMLDIR.html.* is a folder"),
 ])
 def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, monkeypatch, case,
                                                          extra, message):
@@ -121,5 +122,5 @@ def test_help_is_plain_text_with_defaults(capsys):
 @pytest.mark.slow
 def test_gallery_all_types(tmp_path):
   assert _run(tmp_path, []) == 0
-  with Image.open(tmp_path / "g" / "gallery.png") as im:
+  with Image.open(tmp_path / "gallery.png") as im:
     assert im.size[1] > 26 * 100

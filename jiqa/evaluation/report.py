@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 
 REPORT_FILE = "report.json"
@@ -35,7 +34,11 @@ REPORT_FILES = (REPORT_FILE, "surfaces.png", "surfaces.html", "surfaces_heldout_
 
 def check_report_dir(out_dir: str | os.PathLike, *, arg: str = "--out",
                      files: tuple[str, ...] = REPORT_FILES) -> str:
-  """Creates ``out_dir`` if needed and checks that ``files`` can be written there.
+  """Checks ``out_dir`` and the ``files`` to be written there, then creates the folder.
+
+  The checks are :mod:`jiqa.outputs`' (a real write probe): the folder is, or
+  can be created as, a writable folder, and none of ``files`` is there as a
+  folder or a read-only file.
 
   Args:
     out_dir: the report folder.
@@ -46,31 +49,23 @@ def check_report_dir(out_dir: str | os.PathLike, *, arg: str = "--out",
     The absolute path of the folder (created if it was missing).
 
   Raises:
-    ValueError: if ``out_dir`` is a file, cannot be created, is not writable,
-      or one of ``files`` is there as a folder or a read-only file.
+    ValueError: naming ``arg`` and the problem.
 
   Example:
     >>> check_report_dir(__file__)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: --out: ... is a file; expected a folder.
+    ValueError: --out: ... exists and is not a folder.
   """
-  path = os.path.abspath(os.fspath(out_dir))
-  if os.path.exists(path) and not os.path.isdir(path):
-    raise ValueError(f"{arg}: {path!r} is a file; expected a folder.")
+  from jiqa import outputs
+
+  path = os.path.abspath(outputs.check_output_dir(out_dir, flag=arg))
   try:
     os.makedirs(path, exist_ok=True)
-    fd, probe = tempfile.mkstemp(dir=path, prefix=".jiqa-write-check-")
-    os.close(fd)
-    os.remove(probe)
   except OSError as e:
-    raise ValueError(f"{arg}: cannot write in {path!r} ({e.strerror or e}).") from None
+    raise ValueError(f"{arg}: cannot create {path!r} ({e.strerror or e}).") from None
   for name in files:
-    target = os.path.join(path, name)
-    if os.path.isdir(target):
-      raise ValueError(f"{arg}: {target!r} is a folder; {name} is written there.")
-    if os.path.exists(target) and not os.access(target, os.W_OK):
-      raise ValueError(f"{arg}: {target!r} is read-only; {name} is written there.")
+    outputs.check_output_file(os.path.join(path, name), flag=arg)
   return path
 
 
