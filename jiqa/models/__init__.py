@@ -1,22 +1,34 @@
 """Relational IQA models (Flax NNX).
 
 * :class:`MapPredictor` — anti-symmetric distortion-map predictor ``f(a, b)``.
-* :class:`RelationalScorer` — anti-symmetric relational score ``s(x | r)`` with
-  pairwise preference and a reference-free "companions" mode.
+* :class:`RelationalScorer` — the interface of the relational scorers,
+  ``scorer(reference, images) = s(images | reference)`` with a pairwise
+  preference and a reference-free "companions" mode; its four models are
+  :class:`ReferenceAnchoredScorer` (the shipped default, not anti-symmetric),
+  :class:`AntisymmetricStatsScorer`, :class:`EncoderScorer` and
+  :class:`MapFeatureScorer` (anti-symmetric); :func:`make_scorer` builds one
+  from ``config.model.scorer``'s keys.
 * :mod:`jiqa.models.backbones` — the U-Net (default) and small ViT backbones.
 
 Example:
   >>> from flax import nnx
   >>> from jiqa import models
   >>> f = models.MapPredictor(25, width=8, depth=2, rngs=nnx.Rngs(0))
-  >>> scorer = models.RelationalScorer(width=8, depth=2, rngs=nnx.Rngs(1))
+  >>> scorer = models.make_scorer(backbone="stats", antisymmetric=False, width=8, depth=2,
+  ...                             rngs=nnx.Rngs(1))
+  >>> scorer.antisymmetric
+  False
 """
 
 from jiqa.models.backbones import BACKBONES, SmallViT, UNet, make_backbone, total_stride
 from jiqa.models.map_predictor import MapOutput, MapPredictor
-from jiqa.models.scorer import RelationalScorer
+from jiqa.models.scorer import (AntisymmetricStatsScorer, ConstantOnIdenticalPairs,
+                                EncoderScorer, MapFeatureScorer, ReferenceAnchoredScorer,
+                                RelationalScorer, make_scorer, tier_scores)
 
 __all__ = [
-    "BACKBONES", "MapOutput", "MapPredictor", "RelationalScorer", "SmallViT", "UNet",
-    "make_backbone", "total_stride",
+    "AntisymmetricStatsScorer", "BACKBONES", "ConstantOnIdenticalPairs", "EncoderScorer",
+    "MapFeatureScorer", "MapOutput", "MapPredictor", "ReferenceAnchoredScorer",
+    "RelationalScorer", "SmallViT", "UNet", "make_backbone", "make_scorer", "tier_scores",
+    "total_stride",
 ]

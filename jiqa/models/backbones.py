@@ -51,6 +51,51 @@ def check_spatial(x: jax.Array, stride: int, *, name: str = "images") -> None:
         "backbone (smaller depth / patch_size).")
 
 
+def check_pair(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
+               names: tuple[str, str] = ("a", "b")) -> tuple[jax.Array, jax.Array]:
+  """Checks two image batches of equal shape ``(N, H, W, 3)``; returns them as float32 arrays.
+
+  Example:
+    >>> check_pair(jnp.zeros((1, 4, 4, 3)), jnp.zeros((2, 4, 4, 3)))
+    Traceback (most recent call last):
+    ...
+    ValueError: a and b must have the same shape; got (1, 4, 4, 3) and (2, 4, 4, 3).
+  """
+  a, b = jnp.asarray(a), jnp.asarray(b)
+  for x, n in zip((a, b), names):
+    if x.ndim != 4 or x.shape[-1] != 3:
+      raise ValueError(
+          f"{n} must be a batch of RGB images of shape (N, H, W, 3); got shape {x.shape}.")
+  if a.shape != b.shape:
+    raise ValueError(
+        f"{names[0]} and {names[1]} must have the same shape; got {a.shape} and {b.shape}.")
+  return a.astype(jnp.float32), b.astype(jnp.float32)
+
+
+def pair_input(a: jax.Array, b: jax.Array) -> jax.Array:
+  """The 9-channel input of a pair network ``g(a, b)``: ``[2a - 1, 2b - 1, b - a]``.
+
+  Example:
+    >>> pair_input(jnp.zeros((1, 2, 2, 3)), jnp.ones((1, 2, 2, 3)))[0, 0, 0].tolist()
+    [-1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+  """
+  return jnp.concatenate([2.0 * a - 1.0, 2.0 * b - 1.0, b - a], axis=-1)
+
+
+def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array):
+  """Runs ``backbone`` on ``pair_input(a, b)`` and ``pair_input(b, a)`` in one batched pass.
+
+  Returns:
+    ``(pix_ab, pix_ba, coarse_ab, coarse_ba)``; the ``pix`` are ``None`` for an
+    encoder-only backbone.
+  """
+  n = a.shape[0]
+  pix, coarse = backbone(jnp.concatenate([pair_input(a, b), pair_input(b, a)], axis=0))
+  if pix is None:
+    return None, None, coarse[:n], coarse[n:]
+  return pix[:n], pix[n:], coarse[:n], coarse[n:]
+
+
 def _groups(channels: int) -> int:
   """The largest of 8, 4, 2, 1 that divides ``channels`` (GroupNorm groups)."""
   for g in (8, 4, 2, 1):

@@ -1,7 +1,7 @@
 """The train state as plain pytrees: NNX models split once, an optax optimizer.
 
 The models trained together (a :class:`jiqa.models.MapPredictor` and/or a
-:class:`jiqa.models.RelationalScorer`) live in one :class:`Models` container.
+:class:`jiqa.models.RelationalScorer`, built by :func:`jiqa.models.make_scorer`) live in one :class:`Models` container.
 It is split once with ``nnx.split`` into a static ``graphdef`` and arrays; the
 train state is then a dict of pytrees that jit, sharding and orbax handle
 directly::
@@ -76,7 +76,7 @@ def build_models(config: ml_collections.ConfigDict, *, num_types: int, rngs: nnx
     kwargs = dict(config.model.get("scorer", {}))
     if reads_maps:
       kwargs["map_predictor"] = map_predictor
-    scorer = models_lib.RelationalScorer(**kwargs, rngs=rngs)
+    scorer = models_lib.make_scorer(**kwargs, rngs=rngs)
   return Models(map_predictor, scorer)
 
 
