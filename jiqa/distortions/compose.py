@@ -172,6 +172,48 @@ def as_engine_config(config) -> EngineConfig:
   return EngineConfig(**kwargs)
 
 
+def run_engine_config(config: ml_collections.ConfigDict, *, heldout: bool = False) -> EngineConfig:
+  """The engine config of a training run: its training types or its held-out types.
+
+  Starts from :func:`default_config`, applies the overrides in
+  ``config.engine`` and sets ``types`` to every allowed type except
+  ``config.eval.holdout_types`` (``heldout=False``) or to those only
+  (``heldout=True``); ``max_distortions`` (and ``min_distortions``) are
+  lowered to the number of groups the split has.
+
+  Raises:
+    ValueError: if a held-out type is not a known distortion name, a key of
+      ``config.engine`` is not a field of :class:`EngineConfig`, or a split has
+      no type left.
+
+  Example:
+    >>> run = ml_collections.ConfigDict({"engine": {"types": ("jpeg", "darken")},
+    ...                                  "eval": {"holdout_types": ("darken",)}})
+    >>> run_engine_config(run).types, run_engine_config(run, heldout=True).types
+    (('jpeg',), ('darken',))
+  """
+  names = tuple(table.names())
+  hold = tuple(config.eval.holdout_types)
+  unknown = [t for t in hold if t not in names]
+  if unknown:
+    raise ValueError(f"config.eval.holdout_types: unknown types {unknown}; known: {names}.")
+  fields = dict(default_config().to_dict())
+  for k, v in dict(config.get("engine", {})).items():
+    if k not in fields:
+      raise ValueError(f"config.engine.{k} is not a field of the engine config "
+                       f"({sorted(fields)}).")
+    fields[k] = v
+  allowed = tuple(fields.get("types") or names)
+  types = hold if heldout else tuple(t for t in allowed if t not in hold)
+  if not types:
+    raise ValueError("config.eval.holdout_types leaves no distortion type for this split.")
+  fields["types"] = types
+  groups = {table.get(t).group for t in types}
+  fields["max_distortions"] = min(int(fields["max_distortions"]), len(groups))
+  fields["min_distortions"] = min(int(fields["min_distortions"]), fields["max_distortions"])
+  return as_engine_config(fields)
+
+
 def allowed_groups(config: EngineConfig) -> tuple[tuple[str, tuple[int, ...]], ...]:
   """``((group, (table indices of its allowed types, ...)), ...)`` in table order.
 

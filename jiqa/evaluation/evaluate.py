@@ -2,7 +2,7 @@
 
 For each split of distortion types (the training types, ``"seen_types"``, and
 ``config.eval.holdout_types``, ``"heldout_types"``) the same engine config
-family as training (:func:`jiqa.training.steps.engine_config`) makes, from
+family as training (:func:`jiqa.distortions.compose.run_engine_config`) makes, from
 random crops of the held-out images, one triplet and one tier per crop (tiers
 in ``config.eval.tier_mode``, ``"mixed"`` by default: each tier image carries
 its own composition, see :mod:`jiqa.distortions.tiers`; with
@@ -30,18 +30,20 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 from typing import Any
 
 import jax
 import ml_collections
 import numpy as np
+from flax import nnx
 from tqdm.auto import tqdm
 
 from jiqa.evaluation import stats
 from jiqa.training import data as data_lib
 from jiqa.training import state as state_lib
-from jiqa.training import steps as steps_lib
 
 PSNR_CAP = 100.0
 FR_METRICS = ("psnr", "ssim", "ms_ssim", "gmsd")
@@ -90,8 +92,15 @@ def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int
   }
 
 
-def _chunked(fn, *arrays, chunk: int = 32):
-  outs = [jax.device_get(fn(*(a[i:i + chunk] for a in arrays)))
+def _chunked(fn, *arrays, chunk: int = 32, mesh=None):
+  """``fn`` over row chunks of ``arrays``; under ``mesh`` each chunk is split along ``"data"``."""
+  def put(x):
+    if mesh is None or x.shape[0] % mesh.size:
+      return x
+    from jiqa.training import mesh as mesh_lib
+    return jax.device_put(x, mesh_lib.batch_sharding(mesh))
+
+  outs = [jax.device_get(fn(*(put(a[i:i + chunk]) for a in arrays)))
           for i in range(0, arrays[0].shape[0], chunk)]
   return jax.tree.map(lambda *xs: np.concatenate(xs), *outs)
 
@@ -114,29 +123,43 @@ def fr_scores(images: np.ndarray, reference: np.ndarray) -> dict[str, np.ndarray
   return out
 
 
-def predict(models: state_lib.Models, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+@functools.partial(jax.jit, static_argnums=0)
+def _map_outputs(graphdef, state, ref, dist):
+  f = nnx.merge(graphdef, state).map_predictor  # MapPredictor(a, b): maps of b relative to a.
+  fwd = f(ref, dist)
+  return fwd.maps, fwd.presence_logits, f(dist, ref).maps, f(ref, ref).maps
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _tier_scores(graphdef, state, images, reference):
+  from jiqa.models import scorer as scorer_lib
+
+  return scorer_lib.tier_scores(nnx.merge(graphdef, state).scorer, reference, images)
+
+
+def predict(models: state_lib.Models, data: dict[str, np.ndarray], *,
+            mesh=None) -> dict[str, np.ndarray]:
   """Runs the models of a run on evaluation data (whichever models exist).
+
+  The weights are arguments of the jitted functions (not constants folded
+  into them); with ``mesh`` each chunk of examples is split along ``"data"``.
 
   Example:
     >>> preds = predict(models, data)  # doctest: +SKIP
   """
+  graphdef, state = nnx.split(models)
   out = {}
   if models.map_predictor is not None:
-    @jax.jit
-    def maps(ref, dist):  # MapPredictor(a, b): maps of b relative to a.
-      fwd = models.map_predictor(ref, dist)
-      return (fwd.maps, fwd.presence_logits, models.map_predictor(dist, ref).maps,
-              models.map_predictor(ref, ref).maps)
-
     out["maps"], out["presence_logits"], out["swapped_maps"], out["self_maps"] = _chunked(
-        maps, data["reference"], data["distorted"])
+        functools.partial(_map_outputs, graphdef, state), data["reference"], data["distorted"],
+        mesh=mesh)
   if models.scorer is not None:
-    score = jax.jit(lambda imgs, ref: steps_lib.tier_scores(models.scorer, imgs, ref))
+    score = functools.partial(_tier_scores, graphdef, state)
     out["tier_scores"] = np.asarray(_chunked(score, data["tier_images"], data["crops"],
-                                             chunk=8), np.float64)
+                                             chunk=8, mesh=mesh), np.float64)
     if "scaled_tier_images" in data:
       out["scaled_tier_scores"] = np.asarray(_chunked(
-          score, data["scaled_tier_images"], data["crops"], chunk=8), np.float64)
+          score, data["scaled_tier_images"], data["crops"], chunk=8, mesh=mesh), np.float64)
   return out
 
 
@@ -147,7 +170,7 @@ def _tier_figures(predictors: dict[str, np.ndarray], severity: np.ndarray) -> di
 
 
 def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, types,
-                   gmc_samples: int, seed: int) -> dict[str, Any]:
+                   gmc_samples: int, seed: int, mesh=None) -> dict[str, Any]:
   """All figures of one split of types on its evaluation data.
 
   Example:
@@ -155,7 +178,7 @@ def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, typ
   """
   from jiqa import distortions, gmc
 
-  preds = predict(models, data)
+  preds = predict(models, data, mesh=mesh)
   names = tuple(distortions.names())
   result: dict[str, Any] = {"types": list(types), "num_triplets": int(data["maps"].shape[0]),
                             "num_tiers": int(data["tier_images"].shape[0]),
@@ -197,8 +220,9 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
              mesh=None, progress: bool = True) -> dict[str, Any]:
   """Evaluates a run's models on ``images`` for seen and held-out types.
 
-  Returns a dict with ``"seen_types"`` and ``"heldout_types"`` (see the module
-  docstring); keys starting with ``_`` hold arrays for pictures and are
+  With ``mesh`` (the run's), the models' evaluation batches are split over
+  its ``"data"`` axis. Returns a dict with ``"seen_types"`` and
+  ``"heldout_types"`` (see the module docstring); keys starting with ``_`` hold arrays for pictures and are
   dropped from the JSON by :func:`to_json_ready`.
 
   Example:
@@ -211,14 +235,17 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
   splits = (("seen_types", False), ("heldout_types", True))
   if not tuple(e.holdout_types):
     splits = splits[:1]
+  from jiqa.distortions import compose
+
   for i, (name, held) in enumerate(tqdm(splits, desc="evaluate", disable=not progress)):
-    engine = steps_lib.engine_config(config, heldout=held)
+    engine = compose.run_engine_config(config, heldout=held)
     data = make_eval_data(jax.random.fold_in(key, i), images, engine=engine,
                           crop_size=e.crop_size, crops_per_image=e.crops_per_image,
                           tier_size=e.tier_size, tier_mode=e.get("tier_mode", "mixed"),
                           scaled_tiers=bool(e.get("scaled_tiers", False)))
-    report[name] = evaluate_split(models, data, types=tuple(engine.types),
-                                  gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)))
+    with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
+      report[name] = evaluate_split(models, data, types=tuple(engine.types), mesh=mesh,
+                                    gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)))
     report[name]["_data"] = data
   return report
 

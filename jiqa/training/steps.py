@@ -30,8 +30,7 @@ The batch is generated sharded along the mesh's ``"data"`` axis.
 Example:
   >>> from jiqa import models
   >>> rngs = nnx.Rngs(0)
-  >>> m = state_lib.Models(scorer=models.RelationalScorer(backbone="stats", width=4, depth=1,
-  ...                                                     antisymmetric=False, rngs=rngs))
+  >>> m = state_lib.Models(scorer=models.ReferenceAnchoredScorer(width=4, depth=1, rngs=rngs))
   >>> graphdef, params, rest = nnx.split(m, nnx.Param, ...)
   >>> tx = optax.sgd(1e-2)
   >>> state = {"step": jnp.zeros((), jnp.int32), "params": params, "rest": rest,
@@ -63,42 +62,13 @@ from jiqa.training import state as state_lib
 
 
 def engine_config(config: ml_collections.ConfigDict, *, heldout: bool = False):
-  """The distortion engine's config of a run: training types or held-out types.
+  """Forwards to :func:`jiqa.distortions.compose.run_engine_config` (its one home).
 
-  Starts from :func:`jiqa.distortions.default_config`, applies the overrides
-  in ``config.engine`` and sets ``types`` to every type except
-  ``config.eval.holdout_types`` (``heldout=False``) or to those only
-  (``heldout=True``).
-
-  Raises:
-    ValueError: if a held-out type is not a known distortion name.
-
-  Example:
-    >>> engine_config(config).types  # doctest: +SKIP
+  Kept for the callers that still import it from here.
   """
-  from jiqa import distortions
+  from jiqa.distortions import compose
 
-  names = tuple(distortions.names())
-  hold = tuple(config.eval.holdout_types)
-  unknown = [t for t in hold if t not in names]
-  if unknown:
-    raise ValueError(f"config.eval.holdout_types: unknown types {unknown}; known: {names}.")
-  fields = dict(distortions.default_config().to_dict())
-  for k, v in dict(config.get("engine", {})).items():
-    if k not in fields:
-      raise ValueError(f"config.engine.{k} is not a field of the engine config "
-                       f"({sorted(fields)}).")
-    fields[k] = tuple(v) if isinstance(v, (list, tuple)) else v
-  allowed = tuple(fields.get("types") or names)
-  types = hold if heldout else tuple(t for t in allowed if t not in hold)
-  if not types:
-    raise ValueError("config.eval.holdout_types leaves no distortion type for this split.")
-  fields["types"] = types
-  groups = {distortions.get(t).group for t in types}
-  fields["max_distortions"] = min(int(fields["max_distortions"]), len(groups))
-  fields["min_distortions"] = min(int(fields["min_distortions"]), fields["max_distortions"])
-  fields = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-  return distortions.EngineConfig(**fields)
+  return compose.run_engine_config(config, heldout=heldout)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -237,19 +207,6 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
   return batch
 
 
-def tier_scores(scorer, images: jax.Array, reference: jax.Array) -> jax.Array:
-  """Scores ``(B, n)`` of tier images ``(B, n, H, W, 3)`` against references ``(B, H, W, 3)``.
-
-  Example:
-    >>> tier_scores(scorer, imgs, ref).shape  # doctest: +SKIP
-    (2, 4)
-  """
-  b, n = images.shape[:2]
-  flat = images.reshape((b * n,) + images.shape[2:])
-  refs = jnp.repeat(reference, n, axis=0)
-  return scorer(flat, refs).reshape(b, n)
-
-
 def map_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
               options: StepOptions) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The map part of the loss: the map predictor on the batch's triplets.
@@ -270,8 +227,9 @@ def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
   Returns ``(rank_loss, {"rank_loss", "pairwise_acc"})``.
   """
   from jiqa import losses
+  from jiqa.models import scorer as scorer_lib
 
-  scores = tier_scores(models.scorer, batch["tier_images"], batch["tier_reference"])
+  scores = scorer_lib.tier_scores(models.scorer, batch["tier_reference"], batch["tier_images"])
   loss = losses.ranking_loss(scores, batch["tier_severity"], kind=options.ranking_kind,
                              scope=options.ranking_scope)
   return loss, {"rank_loss": loss,

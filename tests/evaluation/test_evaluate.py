@@ -1,0 +1,74 @@
+"""evaluation.predict: the models' outputs, with the weights as arguments (not constants) of
+the compiled functions; run_engine_config's splits."""
+
+import importlib
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+from flax import nnx
+
+from jiqa.distortions import compose
+from jiqa.models import MapPredictor, ReferenceAnchoredScorer
+from jiqa.training import mesh as mesh_lib, state as state_lib
+
+# The module (jiqa.evaluation.evaluate is also the name of its main function).
+evaluate_lib = importlib.import_module("jiqa.evaluation.evaluate")
+
+
+def _data(rng, n=8, size=8):
+  crops = rng.uniform(0.2, 0.8, (n, size, size, 3)).astype(np.float32)
+  tiers = np.stack([crops, crops * 0.9, crops * 0.5], axis=1)
+  return {"reference": crops, "distorted": crops * 0.8, "crops": crops, "tier_images": tiers}
+
+
+def test_predict_equals_direct_calls_and_compiles_once_for_new_weights():
+  rngs = nnx.Rngs(jax.random.key(0, impl="rbg"))
+  models = state_lib.Models(MapPredictor(3, width=4, depth=1, rngs=rngs),
+                            ReferenceAnchoredScorer(width=4, depth=1, hidden=8, rngs=rngs))
+  data = _data(np.random.default_rng(0))
+  evaluate_lib._tier_scores.clear_cache()
+  preds = evaluate_lib.predict(models, data)
+  flat = data["tier_images"].reshape(-1, 8, 8, 3)
+  want = models.scorer(np.repeat(data["crops"], 3, axis=0), flat).reshape(8, 3)
+  np.testing.assert_allclose(preds["tier_scores"], want, rtol=1e-5, atol=1e-5)
+  out = models.map_predictor(data["reference"], data["distorted"])
+  # Jitted vs eager convolutions differ by up to ~1e-3 on XLA:CPU.
+  np.testing.assert_allclose(preds["maps"], out.maps, atol=2e-3)
+  np.testing.assert_allclose(preds["swapped_maps"], -preds["maps"], atol=1e-6)
+  # Other weights, same shapes: no new compilation (weights are arguments, not constants).
+  graphdef, state = nnx.split(models)
+  state = jax.tree.map(lambda x: x * 1.5, state)
+  again = evaluate_lib.predict(nnx.merge(graphdef, state), data)
+  assert not np.allclose(again["tier_scores"], preds["tier_scores"])
+  assert evaluate_lib._tier_scores._cache_size() == 1
+
+
+@pytest.mark.slow  # compiles the models again for the 8-device mesh
+def test_predict_under_a_mesh_gives_the_same_numbers():
+  rngs = nnx.Rngs(jax.random.key(0, impl="rbg"))
+  models = state_lib.Models(None, ReferenceAnchoredScorer(width=4, depth=1, hidden=8, rngs=rngs))
+  data = _data(np.random.default_rng(0))
+  preds = evaluate_lib.predict(models, data)
+  m = mesh_lib.make_mesh(8)  # chunks of 8 split over "data"
+  with jax.set_mesh(m):
+    sharded = evaluate_lib.predict(models, data, mesh=m)
+  np.testing.assert_allclose(sharded["tier_scores"], preds["tier_scores"], rtol=1e-5, atol=1e-5)
+
+
+def test_run_engine_config_splits_types_and_checks_names():
+  run = ml_collections.ConfigDict({"engine": {"types": ["jpeg", "darken", "gaussian_blur"],
+                                              "max_distortions": 3},
+                                   "eval": {"holdout_types": ["darken"]}})
+  seen, held = compose.run_engine_config(run), compose.run_engine_config(run, heldout=True)
+  assert seen.types == ("jpeg", "gaussian_blur") and held.types == ("darken",)
+  assert held.max_distortions == 1  # one group in the split
+  run.eval.holdout_types = ["no_such_type"]
+  with pytest.raises(ValueError, match="holdout_types"):
+    compose.run_engine_config(run)
+  run.eval.holdout_types = []
+  run.engine.typo = 1
+  with pytest.raises(ValueError, match="config.engine.typo"):
+    compose.run_engine_config(run)
