@@ -8,7 +8,7 @@ from flax import nnx
 from scipy import ndimage
 
 from jiqa import images
-from jiqa.models import RelationalScorer
+from jiqa.models import make_scorer
 from jiqa.models.pair_stats import StatsStem, pair_statistics
 
 
@@ -62,32 +62,32 @@ def test_bad_inputs(pair):
 
 def test_stats_scorer_is_antisymmetric(pair):
   a, b = pair
-  scorer = RelationalScorer(backbone="stats", width=8, depth=3, rngs=nnx.Rngs(0))
-  ab, ba = np.asarray(scorer(b, a[0])), np.asarray(scorer(a, b[0]))
+  scorer = make_scorer(backbone="stats", width=8, depth=3, rngs=nnx.Rngs(0))
+  ab, ba = np.asarray(scorer(a[0], b)), np.asarray(scorer(b[0], a))
   np.testing.assert_allclose(ab, -ba, atol=1e-6)
-  assert float(np.abs(scorer(a, a[0])).max()) == 0.0
+  assert float(np.abs(scorer(a[0], a)).max()) == 0.0
   assert StatsStem(hidden=8, rngs=nnx.Rngs(1))(a, b).shape == (1, 48)
-  grads = nnx.grad(lambda m: m(b, a[0]).sum())(scorer)
+  grads = nnx.grad(lambda m: m(a[0], b).sum())(scorer)
   assert all(np.all(np.isfinite(np.asarray(g))) for g in jax.tree.leaves(grads))
 
 
 def test_reference_anchored_scorer(pair):
   a, b = pair
-  scorer = RelationalScorer(backbone="stats", width=8, depth=2, antisymmetric=False,
-                            rngs=nnx.Rngs(0))
-  assert float(np.abs(scorer(a, a[0])).max()) < 1e-5                  # s(r | r) = 0
+  scorer = make_scorer(backbone="stats", width=8, depth=2, antisymmetric=False,
+                       rngs=nnx.Rngs(0))
+  assert float(np.abs(scorer(a[0], a)).max()) < 1e-5                  # s(r | r) = 0
   # The constant baseline: statistics of (r, r) are the same for any r.
   same = pair_statistics(a, a, num_scales=2)
   for st in same:
     np.testing.assert_array_equal(np.asarray(st)[..., :6], 0.0)
     np.testing.assert_array_equal(np.asarray(st)[..., 6:9], 1.0)
   x = np.concatenate([a, b])
-  s = np.asarray(scorer(x, a[0]))
-  p = np.asarray(scorer.preference(a, b, a[0]))
+  s = np.asarray(scorer(a[0], x))
+  p = np.asarray(scorer.preference(a, b, reference=a[0]))
   np.testing.assert_allclose(p, 1 / (1 + np.exp(-(s[0] - s[1]))), rtol=1e-5)
   # Without a reference the anti-symmetric part is used: P(a>b) + P(b>a) = 1, companions sum to 0.
   np.testing.assert_allclose(scorer.preference(a, b) + scorer.preference(b, a), 1.0, atol=1e-6)
   comp = np.asarray(scorer.companion_scores(np.stack([a[0], b[0], (a[0] + b[0]) / 2])))
   assert abs(comp.sum()) < 1e-5
   with pytest.raises(ValueError, match="antisymmetric"):
-    RelationalScorer(backbone="unet", antisymmetric=False, rngs=nnx.Rngs(0))
+    make_scorer(backbone="unet", antisymmetric=False, rngs=nnx.Rngs(0))
