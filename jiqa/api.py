@@ -146,10 +146,10 @@ class Model:
     graphdef = self._graphdef
 
     def score(state, ref, dist):
-      return nnx.merge(graphdef, state).scorer(dist, ref)
+      return nnx.merge(graphdef, state).scorer(ref, dist)
 
     def sym_score(state, a, b):  # (s(a | b) - s(b | a)) / 2
-      return nnx.merge(graphdef, state).scorer.antisymmetric_relative(a, b)
+      return nnx.merge(graphdef, state).scorer.antisymmetric_relative(b, a)
 
     def maps(state, ref, dist):
       out = nnx.merge(graphdef, state).map_predictor(ref, dist)
