@@ -41,7 +41,13 @@ def test_gallery_png_and_html(tmp_path, capsys):
   assert printed == ["wrote", str(out), "wrote", str(out.with_suffix(".html"))]
 
 
-def test_out_without_suffix_writes_the_png_it_names(tmp_path, capsys):
+def test_out_without_suffix_writes_the_png_it_names(tmp_path, capsys, monkeypatch):
+  # The rendering is replaced by fixed arrays (no JAX); the figure is written for real.
+  tile = np.linspace(0, 1, 64 * 64 * 3, dtype=np.float32).reshape(64, 64, 3)
+  monkeypatch.setattr(gallery, "render_rows", lambda key, image, names: {
+      n: (gallery.GALLERY_LEVELS, np.stack([tile] * 5)) for n in names})
+  monkeypatch.setattr(gallery, "composed_triplet", lambda key, image, names: (
+      tile, tile[::-1], np.zeros((64, 64, 25), np.float32)))
   assert _run(tmp_path, ["--types", "darken"], out=tmp_path / "noext") == 0
   assert capsys.readouterr().out.split() == ["wrote", str(tmp_path / "noext.png")]
   assert not (tmp_path / "noext").exists()
