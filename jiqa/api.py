@@ -153,7 +153,8 @@ class Model:
 
     def maps(state, ref, dist):
       out = nnx.merge(graphdef, state).map_predictor(ref, dist)
-      return out.maps, out.presence_logits
+      return (out.maps, out.presence_logits, getattr(out, "pixel_presence_logits", None),
+              getattr(out, "strength", None))
 
     self._score = jax.jit(score)
     self._sym_score = jax.jit(sym_score)
@@ -222,7 +223,8 @@ class Model:
 
     Returns:
       A :class:`jiqa.maps_report.PairMaps` for one pair (named maps, presence
-      and a per-image summary), or a list of them for a batch.
+      and the findings: which types, how strong, which direction, where), or a
+      list of them for a batch.
     """
     from jiqa import maps_report
 
@@ -230,9 +232,10 @@ class Model:
     r, x, single = _pairs(reference, distorted)
     h, w = r.shape[1:3]
     outs = []
-    for m, logits in self._per_image(self._maps, r, x):
-      outs.append(maps_report.pair_maps(np.asarray(m[0, :h, :w]), np.asarray(logits[0]),
-                                        self.type_names))
+    for m, logits, pix, strength in self._per_image(self._maps, r, x):
+      crop = (lambda v: None if v is None else np.asarray(v[0, :h, :w]))
+      outs.append(maps_report.pair_maps(crop(m), np.asarray(logits[0]), self.type_names,
+                                        pixel_presence_logits=crop(pix), strength=crop(strength)))
     return outs[0] if single else outs
 
 

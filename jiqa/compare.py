@@ -40,7 +40,7 @@ def draw(reference: np.ndarray, distorted: np.ndarray, pair_maps, path: str, *,
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
 
-  found = pair_maps.summary[:max_types]
+  found = pair_maps.findings[:max_types]
   names = [s["type"] for s in found] or [max(pair_maps.presence, key=pair_maps.presence.get)]
   cols = 2 + len(names)
   fig, axes = plt.subplots(1, cols, figsize=(3.2 * cols, 3.6), squeeze=False)
@@ -53,11 +53,10 @@ def draw(reference: np.ndarray, distorted: np.ndarray, pair_maps, path: str, *,
   words = {s["type"]: s for s in found}
   for ax, name in zip(axes[2:], names):
     ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
-    im = ax.imshow(pair_maps.strength[name], cmap="RdBu_r", vmin=-1, vmax=1, alpha=0.6)
+    im = ax.imshow(pair_maps.maps[name], cmap="RdBu_r", vmin=-1, vmax=1, alpha=0.6)
     s = words.get(name)
-    label = (f"{name}\n{s['strength_word']}"
-             + (f", {s['direction']}" if s and s["direction"] else "")
-             + f"\n{s['where']}" if s else f"{name}\n(not found)")
+    label = (f"{name} (p={s['probability']:.2f})\n{s['strength_word']}, {s['direction']}"
+             f"\n{s['where']}" if s else f"{name}\n(not found)")
     ax.set_title(label, fontsize=9)
   for ax in axes:
     ax.set_xticks([])

@@ -1,18 +1,19 @@
-"""Per-type distortion maps of one image pair, named, and summarised in words.
+"""Per-type distortion maps of one image pair, by name, with the model's findings in words.
 
-:class:`PairMaps` is what :meth:`jiqa.Model.maps` returns for a pair
-``(reference, distorted)``: the signed strength map of every type (``(H, W)``,
-in ``[-1, 1]``; for a signed axis the sign says which way, e.g. ``brightness``
-> 0 is brighter), the probability that each type is present, and a summary of
-the types found — how strong, which direction and where — as data
-(:attr:`PairMaps.summary`) and as sentences (:meth:`PairMaps.describe`).
+:class:`PairMaps` is what :meth:`jiqa.Model.maps` returns for one pair
+``(reference, distorted)``: the signed map of every type by name (``(H, W)``
+in ``[-1, 1]``; on a signed axis the sign says which way, e.g. ``brightness``
+> 0 is brighter), the per-pixel presence and the signed strength behind it
+when the model has them, the image-level presence probability of each type,
+and the findings of :func:`jiqa.models.map_summary.summarize` (which types,
+how strong, which direction, where) as data and as sentences.
 
 Example:
-  >>> m = np.zeros((8, 8, 2), np.float32); m[:, :4, 0] = -0.9  # left half
+  >>> m = np.zeros((8, 8, 2), np.float32); m[:, :4, 0] = -0.9      # left half
   >>> pm = pair_maps(m, np.array([4.0, -4.0]), ("gaussian_blur", "jpeg"),
-  ...                axes=("sharpness", None))
-  >>> pm.describe()[0]
-  'gaussian_blur: strong, less sharp, left half (p=0.98)'
+  ...                signed=(True, False), axes=("sharpness", None))
+  >>> pm.describe()
+  ['gaussian_blur, strong, blurrier, left half (p=0.98)']
 """
 
 from __future__ import annotations
@@ -22,130 +23,92 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# Words for the two ends of each signed axis (the sign of the map).
-AXIS_WORDS = {
-    "sharpness": ("sharper", "less sharp"),
-    "brightness": ("brighter", "darker"),
-    "saturation": ("more saturated", "less saturated"),
-    "contrast": ("more contrast", "less contrast"),
-}
 
-
-def strength_word(s: float) -> str:
-  """``"mild"`` / ``"moderate"`` / ``"strong"`` for a strength in ``[0, 1]`` (KADID level units).
-
-  Example:
-    >>> strength_word(0.2), strength_word(0.5), strength_word(0.9)
-    ('mild', 'moderate', 'strong')
-  """
-  return "mild" if s < 0.35 else "moderate" if s < 0.65 else "strong"
-
-
-def where_words(support: np.ndarray) -> str:
-  """Where a boolean ``(H, W)`` support lies, in words ("whole image", "left half", ...).
-
-  Example:
-    >>> s = np.zeros((10, 10), bool); s[:5] = True
-    >>> where_words(s)
-    'top half'
-  """
-  support = np.asarray(support, bool)
-  cover = support.mean()
-  if cover == 0:
-    return "nowhere"
-  if cover >= 0.85:
-    return "whole image"
-  h, w = support.shape
-  halves = {"top half": support[: h // 2], "bottom half": support[h - h // 2:],
-            "left half": support[:, : w // 2], "right half": support[:, w - w // 2:]}
-  total = support.sum()
-  for name, part in halves.items():
-    if part.sum() >= 0.85 * total and part.mean() >= 0.6:
-      return name
-  ys, xs = np.nonzero(support)
-  cy, cx = ys.mean() / h, xs.mean() / w
-  vert = "top" if cy < 1 / 3 else "bottom" if cy > 2 / 3 else ""
-  horiz = "left" if cx < 1 / 3 else "right" if cx > 2 / 3 else ""
-  spot = " ".join(p for p in (vert, horiz) if p) or "centre"
-  return f"{spot} ({cover:.0%} of the image)"
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+  return 1.0 / (1.0 + np.exp(-np.asarray(x, np.float64)))
 
 
 @dataclasses.dataclass(frozen=True)
 class PairMaps:
-  """Named maps of one pair and their summary.
+  """Named maps of one pair and the findings.
 
   Attributes:
-    strength: type name -> ``(H, W)`` signed strength in ``[-1, 1]``.
-    presence: type name -> probability that the type is present.
-    summary: the types judged present, strongest first; each a dict with
-      ``type``, ``presence``, ``strength`` (mean ``|map|`` over its support),
-      ``strength_word``, ``direction`` (words, ``""`` for unsigned types),
-      ``sign`` (+1/-1/0), ``where`` (words) and ``coverage`` (support share).
+    maps: type name -> ``(H, W)`` signed map in ``[-1, 1]`` (presence x strength).
+    presence: type name -> probability that the type is present in the image.
+    findings: the types found, strongest first (dicts with ``type``,
+      ``probability``, ``strength``, ``strength_word``, ``direction``,
+      ``where``, ``area``, ``text``; see :mod:`jiqa.models.map_summary`).
+    pixel_presence: type name -> ``(H, W)`` presence probability, or ``None``.
+    strength: type name -> ``(H, W)`` signed strength, or ``None``.
   """
-  strength: dict[str, np.ndarray]
+  maps: dict[str, np.ndarray]
   presence: dict[str, float]
-  summary: list[dict]
+  findings: list[dict]
+  pixel_presence: dict[str, np.ndarray] | None = None
+  strength: dict[str, np.ndarray] | None = None
+
+  @property
+  def summary(self) -> list[dict]:
+    """Alias of :attr:`findings`."""
+    return self.findings
 
   def describe(self) -> list[str]:
-    """One sentence per type found, e.g. ``"gaussian_blur: strong, less sharp, left half"``."""
-    out = []
-    for s in self.summary:
-      words = [s["strength_word"]] + ([s["direction"]] if s["direction"] else []) + [s["where"]]
-      out.append(f"{s['type']}: {', '.join(words)} (p={s['presence']:.2f})")
-    return out or ["no distortion found"]
+    """One sentence per type found, e.g. ``"gaussian_blur, strong, blurrier, left half (p=0.98)"``."""
+    return [f"{f['text']} (p={f['probability']:.2f})" for f in self.findings] or [
+        "no distortion found"]
 
   def to_json(self) -> dict:
-    """The presence and summary as plain JSON types (the maps are left out)."""
+    """The presence and the findings as plain JSON types (the maps are left out)."""
     return {"presence": {k: float(v) for k, v in self.presence.items()},
-            "summary": [{k: (float(v) if isinstance(v, (np.floating, float)) else v)
-                         for k, v in s.items()} for s in self.summary]}
+            "findings": [{k: (float(v) if isinstance(v, (np.floating, float)) else v)
+                          for k, v in f.items()} for f in self.findings]}
 
 
 def pair_maps(maps: np.ndarray, presence_logits: np.ndarray, names: Sequence[str], *,
+              pixel_presence_logits: np.ndarray | None = None,
+              strength: np.ndarray | None = None, signed: Sequence[bool] | None = None,
               axes: Sequence[str | None] | None = None, threshold: float = 0.5,
-              support_level: float = 0.1, max_types: int = 5) -> PairMaps:
-  """Names the maps of one pair and summarises the types present.
+              max_findings: int = 3) -> PairMaps:
+  """Names the maps of one pair and summarises the types found.
 
   Args:
-    maps: ``(H, W, T)`` signed strengths.
-    presence_logits: ``(T,)`` presence logits.
+    maps: ``(H, W, T)`` signed maps.
+    presence_logits: ``(T,)`` image-level presence logits.
     names: the ``T`` type names.
-    axes: each type's signed axis or ``None`` (default: the engine's table).
+    pixel_presence_logits: optional ``(H, W, T)`` per-pixel presence logits.
+    strength: optional ``(H, W, T)`` signed strengths.
+    signed, axes: each type's signedness and axis (default: the engine's table).
     threshold: presence probability above which a type is reported.
-    support_level: ``|map|`` above which a pixel counts as affected.
-    max_types: report at most this many types.
+    max_findings: report at most this many types.
 
   Example:
-    >>> pm = pair_maps(np.zeros((4, 4, 1)), np.array([-3.0]), ("jpeg",), axes=(None,))
-    >>> pm.summary, pm.describe()
+    >>> pm = pair_maps(np.zeros((4, 4, 1)), np.array([-3.0]), ("jpeg",), signed=(False,),
+    ...                axes=(None,))
+    >>> pm.findings, pm.describe()
     ([], ['no distortion found'])
   """
+  from jiqa.models import map_summary
+
   maps = np.asarray(maps, np.float32)
   logits = np.asarray(presence_logits, np.float64)
-  if maps.ndim != 3 or maps.shape[-1] != len(names) or logits.shape != (len(names),):
-    raise ValueError(f"maps must be (H, W, {len(names)}) and presence_logits ({len(names)},); "
+  t = len(names)
+  if maps.ndim != 3 or maps.shape[-1] != t or logits.shape != (t,):
+    raise ValueError(f"maps must be (H, W, {t}) and presence_logits ({t},); "
                      f"got {maps.shape} and {logits.shape}.")
-  if axes is None:
-    from jiqa.distortions import table
+  if signed is None or axes is None:
+    from jiqa import distortions
 
-    axes = [table.get(n).axis for n in names]
-  prob = 1.0 / (1.0 + np.exp(-logits))
-  found = []
-  for t in np.argsort(-prob):
-    if prob[t] < threshold or len(found) >= max_types:
-      break
-    m = maps[..., t]
-    support = np.abs(m) > support_level
-    if not support.any():
-      continue
-    mean_signed = float(m[support].mean())
-    strength = float(np.abs(m[support]).mean())
-    sign = int(np.sign(mean_signed))
-    direction = AXIS_WORDS[axes[t]][0 if sign > 0 else 1] if axes[t] and sign else ""
-    found.append({"type": names[t], "presence": float(prob[t]), "strength": strength,
-                  "strength_word": strength_word(strength), "direction": direction,
-                  "sign": sign, "where": where_words(support),
-                  "coverage": float(support.mean())})
-  found.sort(key=lambda s: -s["strength"] * s["coverage"])
-  return PairMaps({n: maps[..., i] for i, n in enumerate(names)},
-                  {n: float(p) for n, p in zip(names, prob)}, found)
+    specs = {s.name: s for s in distortions.specs()}
+    signed = [specs[n].axis is not None for n in names] if signed is None else signed
+    axes = [specs[n].axis for n in names] if axes is None else axes
+  prob = _sigmoid(logits)
+  pix = None if pixel_presence_logits is None else _sigmoid(pixel_presence_logits)
+  findings = map_summary.summarize(maps, prob, names=names, signed=signed, axes=axes,
+                                   pixel_presence=pix, threshold=threshold,
+                                   max_findings=max_findings)
+
+  def named(x):
+    return None if x is None else {n: np.asarray(x[..., i]) for i, n in enumerate(names)}
+
+  return PairMaps(named(maps), {n: float(p) for n, p in zip(names, prob)}, findings,
+                  named(pix), named(strength))

@@ -69,7 +69,7 @@ def score_pair(model, ref_path: str, dist_path: str) -> dict:
   row = {"score": model.score(dist, ref) if model.has_scorer else "",
          "psnr": float(metrics.psnr(dist, ref)), "ssim": float(metrics.ssim(dist, ref))}
   if model.has_maps:
-    found = model.maps(ref, dist).summary
+    found = model.maps(ref, dist).findings
     row["top_type"] = found[0]["type"] if found else ""
   return row
 
