@@ -1,4 +1,4 @@
-"""jiqa.load / jiqa.Model: any input type and size, batch-independent, one rule for integers."""
+"""jiqa.api (jiqa.load / jiqa.Model): any input type and size, batch-independent, one rule for integers."""
 
 import numpy as np
 import pytest
