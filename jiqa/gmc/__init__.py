@@ -103,22 +103,23 @@ def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arr
   budget.check(mos.size, num_points, len(preds), block=block, dtype=dtype,
                devices=1 if mesh is None else mesh.devices.size)
   lo, hi = float(mos.min()), float(mos.max())
-  with jax.enable_x64(True):
+  with jax.enable_x64(True):  # each a single compiled program (eager ops would compile one by one)
     if std is None:
       std_source = f"beta(phi={phi:g})"
-      std = np.asarray(_regulator.beta_std(mos, phi=phi))
+      std = np.asarray(jax.jit(_regulator.beta_std, static_argnames="phi")(mos, phi=phi))
       weights_source = "lds"
-      computed = np.asarray(_regulator.lds_weights(mos))
+      computed = np.asarray(jax.jit(_regulator.lds_weights)(mos))
     else:
       std_source = "given"
       weights_source = "gaussian"
-      computed = np.asarray(_regulator.gaussian_weights(mos, std))
+      computed = np.asarray(jax.jit(_regulator.gaussian_weights)(mos, std))
   if w is None:
     w = computed
   else:
     weights_source = "given"
   if samples is None:
-    pts = np.asarray(sampling.sample_points(jax.random.key(seed), num_samples, (lo, hi)), np.float64)
+    draw = jax.jit(lambda seed: sampling.sample_points(jax.random.key(seed), num_samples, (lo, hi)))
+    pts = np.asarray(draw(seed), np.float64)
   else:
     pts = sampling.check_points(samples, (lo, hi))
     if pts.shape[0] < 3:

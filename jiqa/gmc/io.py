@@ -1,6 +1,7 @@
 """Reading and validating GMC inputs: prediction tables (CSV/XLSX), std/weight files, samples.
 
-Tables are read with pandas (``openpyxl`` for .xlsx). Every check raises a
+Tables are read by ``jiqa.gmc.tables`` (pandas and openpyxl only for .xlsx, so the CLI
+does not import pandas for a CSV). Every check raises a
 ``ValueError`` that names the column or file and what was expected, so a bad
 table never turns into a NaN surface.
 """
@@ -12,22 +13,21 @@ from collections.abc import Mapping, Sequence
 
 import jax
 import numpy as np
-import pandas as pd
-
 from jiqa.gmc import tables
 
 __all__ = ["read_table", "read_vector", "read_samples", "select_columns", "validate_inputs"]
 
 
-def read_table(path: str | pathlib.Path, *, what: str = "pred file") -> pd.DataFrame:
-  """A CSV/TXT/XLSX table with a header row, as strings (``tables.read_cells`` rules).
+def read_table(path: str | pathlib.Path, *, what: str = "pred file") -> tables.Table:
+  """A CSV/TXT/XLSX table with a header row, as string cells (``tables.read_cells`` rules).
 
-  The file name is kept in ``table.attrs["source"]`` so later errors can name it.
+  The file name is kept in ``table.attrs["source"]`` so later errors can name it;
+  ``.to_pandas()`` gives a DataFrame.
 
   Example:
     >>> import tempfile, os; f = os.path.join(tempfile.mkdtemp(), "t.csv")
     >>> _ = open(f, "w").write("mos,a\\n1,2\\n")
-    >>> read_table(f).columns.tolist()
+    >>> read_table(f).columns
     ['mos', 'a']
   """
   path = pathlib.Path(path)
@@ -37,9 +37,7 @@ def read_table(path: str | pathlib.Path, *, what: str = "pred file") -> pd.DataF
                      "the first row must name the columns (mos, std, models).")
   if not rows:
     raise ValueError(f"{what} {str(path)!r} has a header but no rows.")
-  table = pd.DataFrame(rows, columns=header, dtype=object)
-  table.attrs["source"] = path.name
-  return table
+  return tables.Table(header, rows, source=path.name)
 
 
 def _numeric(values, name: str) -> np.ndarray:
@@ -111,21 +109,24 @@ def read_samples(path: str | pathlib.Path) -> np.ndarray:
   return np.stack([q, qd], axis=1)
 
 
-def select_columns(table: pd.DataFrame, *, mos_col: str = "mos", std_col: str | None = None,
+def select_columns(table, *, mos_col: str = "mos", std_col: str | None = None,
                    pred_cols: Sequence[str] | None = None, exclude: Sequence[str] = ()
                    ) -> tuple[np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
   """(mos, std or None, {model: predictions}) from a table, checking every column.
+
+  ``table`` is a ``tables.Table`` (from ``read_table``) or a pandas DataFrame.
 
   Without ``pred_cols`` every column other than the MOS and std columns and
   ``exclude`` is a model. A column cannot be both a model and MOS/std.
 
   Example:
+    >>> import pandas as pd
     >>> t = pd.DataFrame({"mos": [1, 2, 3], "std": [.1, .2, .1], "m": [3, 1, 2]})
     >>> mos, std, preds = select_columns(t, std_col="std"); list(preds)
     ['m']
   """
   columns = list(table.columns)
-  src = table.attrs.get("source")
+  src = getattr(table, "attrs", {}).get("source")
   of = f" of {src}" if src else ""
   for role, col in (("MOS", mos_col), ("std", std_col)):
     if col is not None and col not in columns:

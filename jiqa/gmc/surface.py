@@ -114,10 +114,11 @@ def _prepare(mos, predictions, std, weights, block, dtype):
   scaled = (preds - preds.mean(1, keepdims=True)) / preds.std(1, keepdims=True)
   ry = dense_ranks(y).astype(np.float64)
   rp = np.stack([dense_ranks(p) for p in preds]).astype(np.float64)
-  arrays = dict(y=pad(y, 0.0), s=pad(np.asarray(std, np.float64), 1.0),
-                w=pad(np.asarray(weights, np.float64), 0.0), preds=pad(scaled, 0.0),
-                ry=pad(ry, 0.0), rp=pad(rp, 0.0))
-  return {k: jnp.asarray(v, dtype) for k, v in arrays.items()}, padded // block
+  s = pad(np.asarray(std, np.float64), 1.0)
+  arrays = dict(y=pad(y, 0.0), s=s, s2=s * s, w=pad(np.asarray(weights, np.float64), 0.0),
+                preds=pad(scaled, 0.0), ry=pad(ry, 0.0), rp=pad(rp, 0.0))
+  # Cast on the host: a device-side convert would be one more compiled program per run.
+  return {k: jax.device_put(v.astype(dtype)) for k, v in arrays.items()}, padded // block
 
 
 def _tile_list(num_blocks: int, chunk: int) -> np.ndarray:
@@ -126,6 +127,11 @@ def _tile_list(num_blocks: int, chunk: int) -> np.ndarray:
   extra = -len(tiles) % chunk
   tiles = np.concatenate([tiles, np.zeros((extra, 3), np.int32)])
   return tiles.reshape(-1, chunk, 3)
+
+
+@jax.jit
+def _row_factors(points, y, s, w):
+  return jnp.exp(_log_row_factors(points, y, s, w))
 
 
 @functools.partial(jax.jit, static_argnames=("block", "mesh"))
@@ -161,14 +167,14 @@ def pair_sums(mos: jax.typing.ArrayLike, predictions: jax.typing.ArrayLike,
     k = pts.shape[0]
     ndev = 1 if mesh is None else mesh.devices.size
     kp = -(-k // ndev) * ndev
-    pts = jnp.asarray(np.concatenate([pts, np.repeat(pts[:1], kp - k, axis=0)]), dt)
-    factors = jnp.exp(jax.jit(_log_row_factors)(pts, arr["y"], arr["s"], arr["w"]))
-    s2 = arr["s"] ** 2
+    pts = np.concatenate([pts, np.repeat(pts[:1], kp - k, axis=0)]).astype(dt)
+    factors = _row_factors(jax.device_put(pts), arr["y"], arr["s"], arr["w"])
+    s2 = arr["s2"]
     total_tiles = num_blocks * (num_blocks + 1) // 2
     groups = _tile_list(num_blocks, -(-total_tiles // max(1, chunks)))
     cols = _BASE + _PER_MODEL * arr["preds"].shape[0]
-    carry = (jnp.zeros((kp, cols), dt), jnp.zeros((kp, cols), dt))
-    qd = pts[:, 1]
+    carry = (jax.device_put(np.zeros((kp, cols), dt)), jax.device_put(np.zeros((kp, cols), dt)))
+    qd = jax.device_put(np.ascontiguousarray(pts[:, 1]))
     if mesh is not None:  # points (and their accumulators) split over the mesh's first axis
       split = jax.sharding.NamedSharding(mesh, P(mesh.axis_names[0]))
       same = jax.sharding.NamedSharding(mesh, P())
@@ -180,10 +186,10 @@ def pair_sums(mos: jax.typing.ArrayLike, predictions: jax.typing.ArrayLike,
       from tqdm.auto import tqdm
       it = tqdm(groups, desc=f"GMC pairs (N={np.size(mos)}, {k} points)", unit="chunk")
     for tiles in it:
-      tiles = jnp.asarray(tiles) if mesh is None else jax.device_put(tiles, same)
+      tiles = jax.device_put(tiles) if mesh is None else jax.device_put(tiles, same)
       carry = _run_chunk(carry, factors, qd, arr["y"], s2, arr["preds"], arr["ry"],
                          arr["rp"], tiles, block=block, mesh=mesh)
-    return jnp.asarray(np.asarray(jax.device_get(carry[0]))[:k])
+    return jax.device_put(np.asarray(jax.device_get(carry[0]))[:k])
 
 
 def correlations_from_sums(sums: jax.typing.ArrayLike) -> dict[str, jax.Array]:
@@ -221,8 +227,9 @@ def surface(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arra
   stacked = np.stack([np.asarray(predictions[n], np.float64) for n in names])
   sums = pair_sums(mos, stacked, points, std=std, weights=weights, **kwargs)
   with jax.enable_x64(kwargs.get("dtype", "float64") == "float64"):
-    corr = {m: np.asarray(v, np.float64) for m, v in correlations_from_sums(sums).items()}
-  bad = ~np.isfinite(np.asarray(sums[:, 0])) | (np.asarray(sums[:, 0]) <= 0)
+    corr = {m: np.asarray(v, np.float64) for m, v in jax.jit(correlations_from_sums)(sums).items()}
+  total = np.asarray(sums)[:, 0]
+  bad = ~np.isfinite(total) | (total <= 0)
   if np.any(bad):
     k = int(np.flatnonzero(bad)[0])
     raise ValueError(f"sample point {k} ({np.asarray(points)[k].tolist()}) has zero total pair "

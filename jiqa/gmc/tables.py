@@ -12,7 +12,8 @@ rows of stripped string cells. The rules, each of which ends in a one-line
 * Blank lines are skipped. The delimiter is the first of ``,``, tab, ``;``,
   ``|`` that splits every line into the same number (> 1) of fields (quotes as
   in the ``csv`` module), else runs of whitespace if those do; a file where no
-  line holds any of them is one column (so ``0.5`` is never split on ``.``).
+  line holds any of them is one column (so ``0.5`` is never split on ``.``, and a name
+  may hold spaces).
   Lines with different field counts are reported by line number.
 * The first row is a header when any of its cells is not a number. A header's
   names must be non-empty, unique, and not a pandas index (``Unnamed: 0``):
@@ -31,11 +32,46 @@ import math
 import pathlib
 import re
 
-__all__ = ["read_cells", "is_number", "DELIMITERS"]
+__all__ = ["read_cells", "is_number", "Table", "DELIMITERS"]
 
 DELIMITERS = (",", "\t", ";", "|")
 _INDEX_NAME = re.compile(r"^Unnamed: \d+(_level_\d+)?$")
 _EXCEL = (".xlsx", ".xlsm", ".xls")
+
+
+class Table:
+  """Named columns of string cells, as ``io.read_table`` returns them (no pandas needed).
+
+  ``columns`` lists the names, ``table[name]`` is a column's cells, ``attrs["source"]``
+  the file name (as a pandas DataFrame's ``attrs``), ``to_pandas()`` a DataFrame.
+
+  Example:
+    >>> t = Table(["mos", "a"], [["1", "2"], ["3", "4"]], source="t.csv")
+    >>> t.columns, t["a"], len(t)
+    (['mos', 'a'], ['2', '4'], 2)
+  """
+
+  def __init__(self, columns: list[str], rows: list[list[str]], source: str | None = None):
+    self.columns = list(columns)
+    self._data = {c: [r[k] for r in rows] for k, c in enumerate(self.columns)}
+    self._len = len(rows)
+    self.attrs = {"source": source} if source else {}
+
+  def __getitem__(self, name: str) -> list[str]:
+    return self._data[name]
+
+  def __len__(self) -> int:
+    return self._len
+
+  def __repr__(self) -> str:
+    return f"Table({self.columns}, {self._len} rows, source={self.attrs.get('source')!r})"
+
+  def to_pandas(self):
+    import pandas as pd
+
+    frame = pd.DataFrame(self._data, columns=self.columns, dtype=object)
+    frame.attrs.update(self.attrs)
+    return frame
 
 
 def is_number(cell: str) -> bool:
@@ -77,8 +113,10 @@ def _split(lines: list[str], path: pathlib.Path, what: str) -> list[list[str]]:
   for rows in candidates:
     if len({len(r) for r in rows}) == 1 and len(rows[0]) > 1:
       return rows
-  if all(len(r) == 1 for rows in candidates for r in rows):  # one column (delimiters only in quotes)
-    return candidates[0] if used else list(csv.reader(lines))
+  if not used:  # one column (a name may hold spaces; a ragged whitespace table fails as numbers)
+    return list(csv.reader(lines))
+  if all(len(r) == 1 for rows in candidates[:-1] for r in rows):  # delimiters only inside quotes
+    return candidates[0]
   # Ragged: report it against the delimiter found on most lines (whitespace if none) if that
   # one is ragged, else against the first ragged one.
   names = [repr(d) for d in used] + ["whitespace"]

@@ -132,11 +132,11 @@ def test_ragged_lines_are_reported_with_the_file(tmp_path):
 
 def test_bom_and_latin1(tmp_path):
   path = _write(tmp_path, "\ufeffmos;qualité\n1;2\n2;1\n")
-  assert io.read_table(path).columns.tolist() == ["mos", "qualité"]
+  assert io.read_table(path).columns == ["mos", "qualité"]
   path = _write(tmp_path, "mos\tqualité\n1\t2\n2\t1\n", encoding="latin-1")
   table = io.read_table(path)
-  assert table.columns.tolist() == ["mos", "qualité"]
-  assert table["qualité"].tolist() == ["2", "1"]
+  assert table.columns == ["mos", "qualité"]
+  assert table["qualité"] == ["2", "1"]
   path = _write(tmp_path, "mos,a\n1,2\n".encode("utf-16"))
   with pytest.raises(ValueError, match="NUL bytes"):
     io.read_table(path)

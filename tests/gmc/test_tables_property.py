@@ -58,7 +58,7 @@ def test_well_formed_tables_round_trip(case):
   path = _file(text, suffix)
   try:
     table = io.read_table(path)
-    assert table.columns.tolist() == names
+    assert table.columns == names
     for k, col in enumerate(names):
       got = io._numeric(table[col], col)
       np.testing.assert_array_equal(got, [r[k] for r in rows])  # exact: repr round-trips
