@@ -125,7 +125,8 @@ def as_float_images(images: jax.typing.ArrayLike, *, name: str = "image",
     raise ValueError(f"{name}: expected RGB {shapes}, channels last; got shape "
                      f"{tuple(x.shape)}{single}.")
   if x.ndim == 4 and x.shape[0] == 0:
-    raise ValueError(f"{name}: the batch is empty (shape {tuple(x.shape)}); pass at least one image.")
+    raise ValueError(f"{name}: the batch is empty (shape {tuple(x.shape)}); "
+                     "pass at least one image.")
   if min(x.shape[-3:-1]) < max(min_size, 1):
     raise ValueError(f"{name}: height and width must be >= {max(min_size, 1)}; got "
                      f"{x.shape[-3]}x{x.shape[-2]}.")
@@ -322,8 +323,8 @@ def load_folder(folder: str | os.PathLike, *, min_size: int = 1) -> dict[str, np
       problems.append(str(e))
       warnings.warn(f"load_folder: skipped {e}", stacklevel=2)
   if not out:
-    found = (f"{len(entries)} entries ({', '.join(entries[:5])}{', ...' if len(entries) > 5 else ''})"
-             if entries else "nothing")
+    more = ", ..." if len(entries) > 5 else ""
+    found = f"{len(entries)} entries ({', '.join(entries[:5])}{more})" if entries else "nothing"
     detail = ("; ".join(problems) if problems
               else f"no visible file with an image suffix ({', '.join(IMAGE_SUFFIXES)})")
     raise ValueError(f"folder: {os.fspath(folder)!r} holds no usable image files: found "

@@ -195,7 +195,6 @@ def test_png_files_round_trip_to_the_expected_floats(tmp_path, data):
 def test_malformed_files_end_in_a_value_error_naming_the_file(tmp_path, data):
   arr = np.random.default_rng(data.draw(st.integers(0, 99))).integers(
       0, 256, (6, 7, 3)).astype(data.draw(st.sampled_from([np.uint8, np.uint16])))
-  buf = io.BytesIO()
   path = tmp_path / "broken.png"
   write_png(path, arr)
   good = path.read_bytes()
@@ -209,7 +208,6 @@ def test_malformed_files_end_in_a_value_error_naming_the_file(tmp_path, data):
     bad = good[:at] + bytes([good[at] ^ 0xFF]) + good[at + 1:]
   else:
     bad = b"\x89PNG\r\n\x1a\n" + data.draw(st.binary(max_size=64))
-  del buf
   path.write_bytes(bad)
   with pytest.raises(ValueError, match="broken.png"):
     images.load_image(path)

@@ -55,8 +55,8 @@ def test_every_module_imports(imported):
 
 def test_no_backend_started_at_import(imported):
   assert imported["probe_sees_a_start"], "the probe cannot see a backend start"
-  assert imported["started"] == {}, f"first module that started a JAX backend: {imported['started']}"
+  assert imported["started"] == {}, f"first module to start a JAX backend: {imported['started']}"
 
 
 def test_no_xla_flags_changed_at_import(imported):
-  assert imported["flags_changed"] == [], f"changed XLA_FLAGS on import: {imported['flags_changed']}"
+  assert imported["flags_changed"] == [], f"changed XLA_FLAGS: {imported['flags_changed']}"

@@ -8,10 +8,13 @@ local strength of that type in the distorted image relative to the reference
 (:mod:`.triplets`). Everything is deterministic given a PRNG key and jit-able.
 
 Example:
+  >>> import jax
   >>> from jiqa import distortions
-  >>> out = distortions.apply("jpeg", jax.random.key(0), image, 0.6)
-  >>> ref, dist, maps = distortions.make_triplet(jax.random.key(1), image,
-  ...                                            distortions.default_config())
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+  >>> distortions.apply("jpeg", jax.random.key(0), image, 0.6).shape
+  (32, 32, 3)
+  >>> ref, dist, maps = distortions.make_triplet(  # doctest: +SKIP
+  ...     jax.random.key(1), image, distortions.default_config())  # compiles the engine
 """
 
 from jiqa.distortions import colorspace, execute, masks

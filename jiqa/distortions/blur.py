@@ -30,6 +30,7 @@ Hand-written here (no maintained JAX library has them):
 * both 2-D kernels are applied by FFT on the replicate-padded image.
 
 Example:
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
   >>> out = gaussian_blur(jax.random.key(0), image, 0.6)  # sigma 1, KADID L3
 """
 
@@ -68,7 +69,8 @@ def blur_matrix(sigma: jax.typing.ArrayLike, n: int, radius: int) -> jax.Array:
   ``radius`` (static; must cover ``ceil(2 sigma)`` for the largest sigma used).
 
   Example:
-    >>> blur_matrix(1.0, 5, 2).sum(axis=1)  # rows sum to 1
+    >>> [round(float(v), 6) for v in blur_matrix(1.0, 5, 2).sum(axis=1)]  # rows sum to 1
+    [1.0, 1.0, 1.0, 1.0, 1.0]
   """
   sigma = jnp.asarray(sigma, jnp.float32)
   taps = _gauss_weight(jnp.arange(-radius, radius + 1, dtype=jnp.float32), sigma)
@@ -107,7 +109,8 @@ def gaussian_filter(x: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike, *,
     The blurred ``(H, W, C)`` array (as ``imgaussfilt(x, sigma)`` in MATLAB).
 
   Example:
-    >>> gaussian_filter(jnp.ones((8, 8, 1)), 2.0, radius=4)  # constant stays 1
+    >>> float(jnp.abs(gaussian_filter(jnp.ones((8, 8, 1)), 2.0, radius=4) - 1).max()) < 1e-6
+    True
   """
   x = jnp.asarray(x)
   if radius <= DIRECT_MAX_RADIUS if direct is None else direct:
@@ -194,7 +197,8 @@ def disk_kernel(radius: jax.typing.ArrayLike, size: int) -> jax.Array:
   ``(2 size + 1)^2`` grid (``size >= ceil(radius - 0.5)``), continuous in ``radius``.
 
   Example:
-    >>> disk_kernel(1.0, 1)[1, 1]  # 1 / pi
+    >>> round(float(disk_kernel(1.0, 1)[1, 1]), 6)  # 1 / pi
+    0.31831
   """
   r = jnp.maximum(jnp.asarray(radius, jnp.float32), 1e-3)
   c = jnp.arange(-size, size + 1, dtype=jnp.float32)
@@ -218,7 +222,8 @@ def motion_kernel(length: jax.typing.ArrayLike, angle: jax.typing.ArrayLike,
   ``fspecial('motion')``; ``length = 1`` is a single pixel (identity).
 
   Example:
-    >>> motion_kernel(3.0, 0.0, 2)[2]  # horizontal: [0, 1/3, 1/3, 1/3, 0]
+    >>> [round(float(v), 4) for v in motion_kernel(3.0, 0.0, 2)[2]]  # horizontal
+    [0.0, 0.3333, 0.3333, 0.3333, 0.0]
   """
   half = jnp.maximum(jnp.asarray(length, jnp.float32) - 1.0, 0.0) / 2
   c = jnp.arange(-size, size + 1, dtype=jnp.float32)
@@ -246,7 +251,8 @@ def gaussian_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing
     The blurred image, clipped to ``[0, 1]``.
 
   Example:
-    >>> gaussian_blur(key, image, 1.0)  # sigma 5, 21x21 support
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = gaussian_blur(jax.random.key(0), image, 1.0)  # sigma 5, 21x21 support
   """
   del key
   sigma = kadid_param(level, GAUSSIAN_SIGMAS, 0.0)
@@ -260,7 +266,8 @@ def lens_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Arr
   """KADID #2: lens blur, a disk PSF of radius 1, 2, 4, 6, 8 at levels 0.2..1.0.
 
   Example:
-    >>> lens_blur(key, image, 0.4)  # radius 2
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = lens_blur(jax.random.key(0), image, 0.4)  # radius 2
   """
   del key
   radius = kadid_param(level, LENS_RADII, 0.0)
@@ -282,7 +289,8 @@ def motion_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
     angle: static angle in degrees instead of a random one (for tests).
 
   Example:
-    >>> motion_blur(key, image, 1.0)  # 10-pixel streak
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = motion_blur(jax.random.key(0), image, 1.0)  # 10-pixel streak
   """
   length = kadid_param(level, MOTION_LENGTHS, MOTION_LENGTHS[0])
   if angle is None:

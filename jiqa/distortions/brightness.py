@@ -17,7 +17,8 @@ shift is piecewise linear in ``|level|`` through ``(0, 0), (0.5, 0.08),
 (1, 0.15)``, see :func:`mean_shift_amount`.
 
 Example:
-  >>> out = brighten(key, image, 1.0)  # a = 1.1
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+  >>> out = brighten(jax.random.key(0), image, 1.0)  # a = 1.1
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def tone_curve(x: jax.typing.ArrayLike, mid: jax.typing.ArrayLike) -> jax.Array:
   """KADID's ``curves(x, mid)``: the parabola through (0,0), (0.5, mid), (1,1), clipped.
 
   Example:
-    >>> float(tone_curve(0.5, 0.7))
+    >>> round(float(tone_curve(0.5, 0.7)), 6)
     0.7
   """
   x = jnp.asarray(x)
@@ -63,7 +64,8 @@ def brighten(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Arra
     level: severity in ``[0, 1]``.
 
   Example:
-    >>> brighten(key, image, 0.6)  # a = 0.4
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = brighten(jax.random.key(0), image, 0.6)  # a = 0.4
   """
   del key
   mid = 0.5 + kadid_param(level, BRIGHTEN_AMOUNTS, 0.0) / 2
@@ -82,7 +84,8 @@ def darken(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayL
   """KADID #17: tone curve through ``(0.5, 0.5 - a/2)`` on RGB, ``a`` = 0.05 ... 0.8.
 
   Example:
-    >>> darken(key, image, 1.0)  # a = 0.8: everything below ~0.375 goes black
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = darken(jax.random.key(0), image, 1.0)  # a = 0.8: everything below ~0.375 goes black
   """
   del key
   return tone_curve(image, 0.5 - kadid_param(level, DARKEN_AMOUNTS, 0.0) / 2)
@@ -95,7 +98,7 @@ def mean_shift_amount(level: jax.typing.ArrayLike) -> jax.Array:
   (0.15, 0.08, 0, -0.08, -0.15) at levels +1, +0.5, 0, -0.5, -1.
 
   Example:
-    >>> float(mean_shift_amount(-0.5))
+    >>> round(float(mean_shift_amount(-0.5)), 6)
     -0.08
   """
   level = jnp.clip(jnp.asarray(level, jnp.float32), -1.0, 1.0)
@@ -114,7 +117,8 @@ def mean_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Ar
     level: signed severity in ``[-1, 1]`` (see :func:`mean_shift_amount`).
 
   Example:
-    >>> mean_shift(key, image, -1.0)  # image - 0.15, clipped
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = mean_shift(jax.random.key(0), image, -1.0)  # image - 0.15, clipped
   """
   del key
   return jnp.clip(image + mean_shift_amount(level), 0.0, 1.0)

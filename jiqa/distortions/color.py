@@ -29,7 +29,8 @@ Hand-written here, and how it differs from MATLAB:
   palette (straight-through estimator).
 
 Example:
-  >>> out = color_saturation_lab(key, image, 0.8)  # a, b times 6
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+  >>> out = color_saturation_lab(jax.random.key(0), image, 0.8)  # a, b times 6
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ import dm_pix
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions.colorspace import lab_planes, rgb_planes
 from jiqa.distortions.blur import gaussian_filter, gaussian_radius
+from jiqa.distortions.colorspace import lab_planes, rgb_planes
 from jiqa.distortions.spec import DistortionSpec, blend_from_identity, distortion_op, kadid_param
 
 DIFFUSION_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
@@ -71,7 +72,8 @@ def color_diffusion(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typi
   removes all colour), so levels below 0.2 blend the L1 result with the input.
 
   Example:
-    >>> color_diffusion(key, image, 0.2)  # sigma 3.5, a, b unscaled
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = color_diffusion(jax.random.key(0), image, 0.2)  # sigma 3.5, a, b unscaled
   """
   del key
   amount = kadid_param(level, DIFFUSION_AMOUNTS, None)
@@ -123,7 +125,8 @@ def color_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
     level: severity in ``[0, 1]``; the shift grows linearly from 0 px.
 
   Example:
-    >>> color_shift(key, image, 1.0)  # G moved 12 px near edges
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = color_shift(jax.random.key(0), image, 1.0)  # G moved 12 px near edges
   """
   amount = kadid_param(level, SHIFT_AMOUNTS, 0.0)
   phi = jax.random.uniform(key, (), jnp.float32, 0.0, 2 * jnp.pi)
@@ -202,7 +205,8 @@ def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.t
     samples: about how many pixels the palette is fitted on (static).
 
   Example:
-    >>> color_quantization(key, image, 1.0)  # 8 colours
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = color_quantization(jax.random.key(0), image, 1.0)  # 8 colours
   """
   n = kadid_param(level, QUANTIZATION_COLORS, None)
   n_lo = jnp.floor(n)
@@ -228,7 +232,8 @@ def color_saturation_hsv(key: jax.Array, image: jax.typing.ArrayLike, level: jax
   complement), then clipped, so L5 is more distorted than the greyscale L4.
 
   Example:
-    >>> color_saturation_hsv(key, image, 0.8)  # greyscale (V kept)
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = color_saturation_hsv(jax.random.key(0), image, 0.8)  # greyscale (V kept)
   """
   del key
   f = kadid_param(level, HSV_FACTORS, 1.0)
@@ -244,7 +249,8 @@ def color_saturation_lab(key: jax.Array, image: jax.typing.ArrayLike, level: jax
   """KADID #8: CIELAB a, b times 1, 2, 3, 6, 9 (L1 = 1 is the identity).
 
   Example:
-    >>> color_saturation_lab(key, image, 1.0)  # a, b times 9
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = color_saturation_lab(jax.random.key(0), image, 1.0)  # a, b times 9
   """
   del key
   f = kadid_param(level, LAB_FACTORS, 1.0)

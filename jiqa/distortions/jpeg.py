@@ -30,8 +30,9 @@ it: libjpeg's integer tables at ``floor(q)`` and ``floor(q) + 1`` are blended
 linearly, so integer qualities give libjpeg's tables exactly.
 
 Example:
-  >>> img = jnp.asarray(images.bundled_images(["astronaut"])["astronaut"])
-  >>> out = jpeg(jax.random.key(0), img, 0.6)  # KADID level 3: quality 24
+  >>> from jiqa import images
+  >>> image = jnp.asarray(images.bundled_images(["astronaut"])["astronaut"])
+  >>> out = jpeg(jax.random.key(0), image, 0.6)  # KADID level 3: quality 24
 """
 
 from __future__ import annotations
@@ -203,7 +204,8 @@ def jpeg(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayLik
     float32 ``(H, W, 3)`` in ``[0, 1]``.
 
   Example:
-    >>> out = jpeg(jax.random.key(0), img, 1.0)  # quality 4
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = jpeg(jax.random.key(0), image, 1.0)  # quality 4
   """
   del key
   quality = kadid_param(level, KADID_QUALITIES, None)

@@ -46,7 +46,8 @@ constant, so gradients with respect to the image are finite (the identity
 through the quantiser).
 
 Example:
-  >>> out = jpeg2000(jax.random.key(0), img, 0.8)  # KADID level 4: ratio 120
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+  >>> out = jpeg2000(jax.random.key(0), image, 0.8)  # KADID level 4: ratio 120
 """
 
 from __future__ import annotations
@@ -257,7 +258,8 @@ def jpeg2000_compress_decompress(image: jax.typing.ArrayLike, ratio: jax.typing.
     ValueError: if ``image`` is not ``(H, W, 3)`` with ``H, W >= 8``.
 
   Example:
-    >>> out = jpeg2000_compress_decompress(img, 45.0)
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = jpeg2000_compress_decompress(image, 45.0)
   """
   image = images_lib.as_float_images(image, name="image", ndim=3, min_size=8).astype(jnp.float32)
   h, w, _ = image.shape
@@ -312,7 +314,8 @@ def jpeg2000(key: jax.Array, image: jax.typing.ArrayLike,
     float32 ``(H, W, 3)`` in ``[0, 1]``.
 
   Example:
-    >>> out = jpeg2000(jax.random.key(0), img, 1.0)  # ratio 400
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = jpeg2000(jax.random.key(0), image, 1.0)  # ratio 400
   """
   del key
   ratio = jnp.exp(kadid_param(level, tuple(np.log(KADID_RATIOS)), None))

@@ -18,7 +18,8 @@
   (:data:`CONTRAST_LEVELS`, its spec's ``kadid_levels``).
 
 Example:
-  >>> out = contrast_change(key, image, -1.0)  # a = -0.6, flat and grey
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+  >>> out = contrast_change(jax.random.key(0), image, -1.0)  # a = -0.6, flat and grey
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ def contrast_curve(x: jax.typing.ArrayLike, amount: jax.typing.ArrayLike) -> jax
   """KADID's contrast tone curve for parameter ``amount`` (``a``), clipped to [0, 1].
 
   Example:
-    >>> float(contrast_curve(0.7, 0.3))  # 0.75 + 0.3 / 4
+    >>> round(float(contrast_curve(0.7, 0.3)), 6)  # 0.75 + 0.3 / 4
     0.825
   """
   x = jnp.asarray(x)
@@ -105,7 +106,8 @@ def contrast_change(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typi
     level: signed severity in ``[-1, 1]`` (see :func:`contrast_amount`).
 
   Example:
-    >>> contrast_change(key, image, 1.0)  # a = 0.3
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = contrast_change(jax.random.key(0), image, 1.0)  # a = 0.3
   """
   del key
   return contrast_curve(image, contrast_amount(level))
@@ -123,7 +125,8 @@ def high_sharpen(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.
     sigma: static standard deviation of the unsharp mask's Gaussian.
 
   Example:
-    >>> high_sharpen(key, image, 0.2)  # amount 1
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
+    >>> out = high_sharpen(jax.random.key(0), image, 0.2)  # amount 1
   """
   del key
   amount = kadid_param(level, SHARPEN_AMOUNTS, 0.0)

@@ -50,9 +50,12 @@ straight-through estimator (identity gradient; the rounding's true gradient is
 0 almost everywhere). All are marked differentiable with these caveats.
 
 Example:
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
   >>> out = pixelate(jax.random.key(0), image, 1.0)     # s = 0.5, z = 0.29
-  >>> jax.jit(jax.vmap(jitter))(keys, images, levels).shape
-  (8, 256, 256, 3)
+  >>> keys = jax.random.split(jax.random.key(0), 2)
+  >>> batch, levels = jnp.stack([image, image]), jnp.array([0.2, 1.0])
+  >>> jax.jit(jax.vmap(jitter))(keys, batch, levels).shape
+  (2, 32, 32, 3)
 
 References:
   Lin, Hosu, Saupe, "KADID-10k: A Large-scale Artificially Distorted IQA
@@ -117,6 +120,7 @@ def jitter(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayL
   """Random per-pixel displacements of s.d. ``a(level)`` px, ``passes`` times.
 
   Example:
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
     >>> out = jitter(jax.random.key(0), image, 1.0)   # a = 1 px, 5 passes
   """
   height, width, _ = image.shape
@@ -142,6 +146,7 @@ def non_eccentricity_patch(key: jax.Array, image: jax.typing.ArrayLike,
   """Copies ``N(level)`` patches to random nearby places (KADID's 20 ... 100).
 
   Example:
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
     >>> out = non_eccentricity_patch(jax.random.key(0), image, 0.6)  # 60 patches
   """
   height, width, chans = image.shape
@@ -192,6 +197,7 @@ def pixelate(key: jax.Array, image: jax.typing.ArrayLike,
   """Nearest-neighbour down by ``z(level)`` and up again (``key`` unused).
 
   Example:
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
     >>> out = pixelate(jax.random.key(0), image, 0.8)   # s = 0.2
   """
   del key
@@ -210,6 +216,7 @@ def quantization(key: jax.Array, image: jax.typing.ArrayLike,
   """Uniform quantisation of each channel to ``N(level)`` bin centres.
 
   Example:
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
     >>> out = quantization(jax.random.key(0), image, 1.0)   # 7 levels
   """
   del key
@@ -231,6 +238,7 @@ def color_block(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   """Pastes ``N(level)`` blocks of random colour (KADID's 2 ... 10).
 
   Example:
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
     >>> out = color_block(jax.random.key(0), image, 1.0)   # 10 blocks
   """
   height, width, _ = image.shape

@@ -32,9 +32,10 @@ i.e. the signed strength of the distortion of the distorted image relative to
 the reference. Swapping the roles of the two images negates every channel.
 
 Example:
+  >>> fn = lambda key, image, level: image
   >>> spec = DistortionSpec("gaussian_blur", "blur", fn, (0.1, 0.5, 1, 2, 5),
   ...                       identity_param=0.0, direction=-1, axis="sharpness")
-  >>> float(kadid_param(0.2, spec.kadid_params, spec.identity_param))
+  >>> round(float(kadid_param(0.2, spec.kadid_params, spec.identity_param)), 6)
   0.1
 """
 
@@ -100,9 +101,11 @@ class DistortionSpec:
       raise ValueError(f"direction: must be -1, 0 or 1; got {self.direction}.")
     lo, _ = level_range(self.direction == 0)
     if len(self.kadid_levels) != 5 or not all(lo <= v <= 1 for v in self.kadid_levels):
-      raise ValueError(f"kadid_levels: expected five levels in [{lo:g}, 1]; got {self.kadid_levels}.")
+      raise ValueError(f"kadid_levels: expected five levels in [{lo:g}, 1]; "
+                       f"got {self.kadid_levels}.")
     if self.direction != 0 and tuple(self.kadid_levels) != KADID_LEVELS:
-      raise ValueError(f"kadid_levels: an unsigned op sits at {KADID_LEVELS}; got {self.kadid_levels}.")
+      raise ValueError(f"kadid_levels: an unsigned op sits at {KADID_LEVELS}; "
+                       f"got {self.kadid_levels}.")
 
   @property
   def signed_level(self) -> bool:
@@ -263,7 +266,9 @@ def blend_from_identity(image: jax.Array, distorted: jax.Array,
   makes level 0 exactly the identity and keeps the op continuous in ``level``.
 
   Example:
-    >>> out = blend_from_identity(img, jpeg_at_l1, 0.1)  # half-way blend
+    >>> image, distorted = jnp.zeros((2, 2, 3)), jnp.ones((2, 2, 3))
+    >>> float(blend_from_identity(image, distorted, 0.1)[0, 0, 0])  # half-way blend
+    0.5
   """
   t = jnp.clip(jnp.asarray(level, image.dtype) / KADID_LEVELS[0], 0.0, 1.0)
   return image + t * (distorted - image)
@@ -284,7 +289,10 @@ def materialize(tree):
   Hand-written: no library offers it.
 
   Example:
+    >>> image, noise = jnp.full((4, 4, 3), 0.5), jnp.full((4, 4, 3), 0.1)
     >>> noisy = materialize(jnp.clip(image + noise, 0, 1))  # read 25 times below
+    >>> round(float(noisy[0, 0, 0]), 6)
+    0.6
   """
   if jax.default_backend() != "cpu":
     return jax.lax.optimization_barrier(tree)

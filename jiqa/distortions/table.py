@@ -11,6 +11,7 @@ Example:
   >>> from jiqa import distortions
   >>> distortions.names()[:3]
   ('gaussian_blur', 'lens_blur', 'motion_blur')
+  >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
   >>> out = distortions.apply("gaussian_blur", jax.random.key(0), image, 0.6)
 """
 
@@ -19,7 +20,6 @@ from __future__ import annotations
 import functools
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jiqa.distortions import blur, brightness, color, jpeg, jpeg2000, noise, sharpness, spatial
@@ -94,7 +94,7 @@ def signed_types() -> np.ndarray:
   images is the distorted one.
 
   Example:
-    >>> signed_types()[names().index("mean_shift")]
+    >>> bool(signed_types()[names().index("mean_shift")])
     True
   """
   return np.array([s.axis is not None for s in specs()], bool)
@@ -141,6 +141,7 @@ def apply(name: str, key: jax.Array, image: jax.typing.ArrayLike,
       image of an allowed type, or a concrete level that is NaN or out of range.
 
   Example:
+    >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
     >>> out = apply("jpeg", jax.random.key(0), image, 0.8)   # KADID's quality 7
   """
   return get(name).fn(key, image, level)

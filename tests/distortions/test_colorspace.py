@@ -32,7 +32,8 @@ def test_lab_planes_are_the_stacked_conversion_and_the_matrices_numpy():
             colorspace.YCBCR_TO_RGB, colorspace.WHITE_D65):
     assert type(m) is np.ndarray
   np.testing.assert_allclose(colorspace.XYZ_TO_RGB @ colorspace.RGB_TO_XYZ, np.eye(3), atol=1e-6)
-  np.testing.assert_allclose(colorspace.YCBCR_TO_RGB @ colorspace.RGB_TO_YCBCR, np.eye(3), atol=1e-5)
+  np.testing.assert_allclose(colorspace.YCBCR_TO_RGB @ colorspace.RGB_TO_YCBCR, np.eye(3),
+                             atol=1e-5)
 
 
 def test_mix3_is_the_matrix_product():
