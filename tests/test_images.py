@@ -213,6 +213,44 @@ def test_malformed_files_end_in_a_value_error_naming_the_file(tmp_path, data):
     images.load_image(path)
 
 
+@_SETTINGS
+@given(data=st.data())
+def test_load_folder_keeps_exactly_the_good_files_and_names_every_other(tmp_path_factory, data):
+  folder = tmp_path_factory.mktemp("folder")
+  kinds = data.draw(st.lists(st.sampled_from(["good", "broken", "hidden", "text", "small"]),
+                             max_size=6))
+  rng = np.random.default_rng(data.draw(st.integers(0, 999)))
+  want = {}
+  for i, kind in enumerate(kinds):
+    arr = rng.integers(0, 256, (6 if kind == "small" else 9, 9, 3)).astype(np.uint8)
+    name = f"{i:02d}.png"
+    if kind == "hidden":
+      name = "._" + name
+    if kind == "text":
+      name = f"{i:02d}.txt"
+    write_png(folder / name, arr)
+    if kind == "broken":
+      (folder / name).write_bytes((folder / name).read_bytes()[:40])
+    if kind == "good":
+      want[name] = arr / 255.0
+  named = [f"{i:02d}.png" for i, k in enumerate(kinds) if k in ("broken", "small")]
+  with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    if want:
+      out = images.load_folder(folder, min_size=8)
+    else:
+      with pytest.raises(ValueError, match="no usable image files") as err:
+        images.load_folder(folder, min_size=8)
+      assert str(folder) in str(err.value)
+      assert all(n in str(err.value) for n in named)
+  if want:
+    assert list(out) == sorted(want)
+    for name, arr in want.items():
+      np.testing.assert_allclose(out[name], arr, rtol=1e-6)
+    messages = " ".join(str(w.message) for w in caught)
+    assert all(n in messages for n in named) and "._" not in messages
+
+
 def test_la_png_loads_with_alpha_dropped(tmp_path):
   grey = np.arange(20, dtype=np.uint8).reshape(4, 5) * 12
   la = np.stack([grey, 255 - grey], -1)
