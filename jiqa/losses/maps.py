@@ -1,6 +1,30 @@
-"""Losses for the distortion-map predictor: signed-map regression + per-type presence.
+"""Losses for the distortion-map predictor: sparse per-type presence + strength on the support.
 
-``map_loss`` = mean per-pixel regression of the signed maps (Huber via
+``map_loss(kind="sparse")`` (the pipeline's default) is made for targets that
+are zero almost everywhere (a triplet has 1-4 of 25 types, so about 90% of
+the image-level presence targets and about 92% of the pixel-channel values are
+0). It needs the predictor's ``pixel_presence_logits`` and ``strength``
+(:class:`jiqa.models.MapOutput`) and sums three terms:
+
+* ``presence``: per type, binary cross-entropy of the per-pixel presence
+  logits against the support ``|map| > presence_eps``, averaged *separately*
+  over the positive and the negative pixels of the batch and the two means
+  added (a balanced BCE), then averaged over the types: a type occupying 2% of
+  the pixel-channels weighs as much as its absence;
+* ``image``: the same balanced BCE of the image-level presence logits against
+  :func:`presence_targets`, over the images of the batch;
+* ``strength``: per type, the mean absolute error of the signed strength
+  against the true map *on the type's support only*, averaged over the types
+  present in the batch (``strength_weight``, 2 by default).
+
+Why: the former loss (``kind="huber"``/``"l1"``, kept) regresses all 25
+channels everywhere, and a predictor trained with it collapsed to ``maps
+= 0`` (mean ``|map|`` 0.0005 after 300 steps on fixed training triplets,
+held-out localisation AUC 0.73 against 0.94 for the plain ``|B - A|``); the
+same network with this loss and relational inputs reached AUC 0.93 in the
+same 300 steps (the measurements are in the map predictor's commit notes).
+
+``map_loss(kind="huber")`` = mean per-pixel regression of the signed maps (Huber via
 ``optax.losses.huber_loss``, or L1) + ``presence_weight`` x mean per-type
 binary cross-entropy of the presence logits (``optax.losses.
 sigmoid_binary_cross_entropy``). The presence target of type ``t`` is 1 when
@@ -23,7 +47,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-MAP_LOSS_KINDS = ("huber", "l1")
+MAP_LOSS_KINDS = ("sparse", "huber", "l1")
 
 
 def presence_targets(true_maps: jax.typing.ArrayLike, *, presence_eps: float = 0.0) -> jax.Array:
@@ -39,9 +63,55 @@ def presence_targets(true_maps: jax.typing.ArrayLike, *, presence_eps: float = 0
   return jnp.any(jnp.abs(true_maps) > presence_eps, axis=(1, 2)).astype(jnp.float32)
 
 
+def balanced_bce(logits: jax.Array, targets: jax.Array, *, axes) -> jax.Array:
+  """Per-channel BCE averaged over positives and negatives separately, summed, then averaged.
+
+  ``mean_c [ sum(bce * y) / max(sum y, 1) + sum(bce * (1 - y)) / max(sum(1 - y), 1) ]``
+  with the sums over ``axes`` (``optax.losses.sigmoid_binary_cross_entropy``).
+
+  Example:
+    >>> round(float(balanced_bce(jnp.zeros((4, 2)), jnp.eye(4, 2), axes=(0,))), 4)  # 2 log 2
+    1.3863
+  """
+  b = optax.losses.sigmoid_binary_cross_entropy(logits, targets)
+  pos = jnp.sum(b * targets, axis=axes) / jnp.maximum(jnp.sum(targets, axis=axes), 1.0)
+  neg = jnp.sum(b * (1 - targets), axis=axes) / jnp.maximum(jnp.sum(1 - targets, axis=axes), 1.0)
+  return jnp.mean(pos + neg)
+
+
+def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0) -> dict[str, jax.Array]:
+  """The three terms of ``map_loss(kind="sparse")`` (module docstring), unweighted.
+
+  Example:
+    >>> from jiqa.models import MapOutput
+    >>> z = jnp.zeros((1, 2, 2, 1))
+    >>> t = sparse_terms(MapOutput(z, jnp.zeros((1, 1)), z, z, z), z.at[0, 0, 0].set(0.5))
+    >>> {k: round(float(v), 4) for k, v in t.items()}
+    {'presence': 1.3863, 'image': 0.6931, 'strength': 0.5}
+  """
+  if pred.strength is None or pred.pixel_presence_logits is None:
+    raise ValueError("pred must carry strength and pixel_presence_logits (a MapPredictor "
+                     "output) for kind='sparse'; use kind='huber' for maps alone.")
+  strength = jnp.asarray(pred.strength)
+  if strength.shape != true_maps.shape or pred.pixel_presence_logits.shape != true_maps.shape:
+    raise ValueError(f"pred.strength and pred.pixel_presence_logits must have the true maps' "
+                     f"shape {true_maps.shape}; got {strength.shape} and "
+                     f"{pred.pixel_presence_logits.shape}.")
+  support = (jnp.abs(true_maps) > presence_eps).astype(jnp.float32)
+  image_t = presence_targets(true_maps, presence_eps=presence_eps)
+  pres = balanced_bce(jnp.asarray(pred.pixel_presence_logits), support, axes=(0, 1, 2))
+  image = balanced_bce(jnp.asarray(pred.presence_logits), image_t, axes=(0,))
+  err = jnp.sum(jnp.abs(strength - true_maps) * support, axis=(0, 1, 2))
+  per_type = err / jnp.maximum(jnp.sum(support, axis=(0, 1, 2)), 1.0)
+  in_batch = jnp.max(image_t, axis=0)
+  strength_loss = jnp.sum(per_type * in_batch) / jnp.maximum(jnp.sum(in_batch), 1.0)
+  return {"presence": pres, "image": image, "strength": strength_loss}
+
+
 def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber",
                    delta: float = 0.1, presence_eps: float = 0.0) -> dict[str, jax.Array]:
-  """The two terms of :func:`map_loss`, unweighted.
+  """The two terms of :func:`map_loss` for ``kind="huber"`` / ``"l1"``, unweighted
+  (the three of :func:`sparse_terms` for ``kind="sparse"``).
 
   Args:
     pred: a :class:`jiqa.models.MapOutput` (anything with ``.maps`` ``(N, H, W, T)``
@@ -65,6 +135,8 @@ def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber"
     raise ValueError(
         f"pred.presence_logits must have shape (N, T) = {(maps.shape[0], maps.shape[-1])}; "
         f"got {logits.shape}.")
+  if kind == "sparse":
+    return sparse_terms(pred, true_maps, presence_eps=presence_eps)
   if kind == "huber":
     if delta <= 0:
       raise ValueError(f"delta must be > 0 for the Huber loss; got {delta}.")
@@ -79,19 +151,24 @@ def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber"
 
 
 def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delta: float = 0.1,
-             presence_weight: float = 1.0, presence_eps: float = 0.0) -> jax.Array:
-  """Signed-map regression plus per-type presence BCE (see the module docstring).
+             presence_weight: float = 1.0, presence_eps: float = 0.0,
+             strength_weight: float = 2.0) -> jax.Array:
+  """The map predictor's loss (see the module docstring).
 
   Args:
     pred: a :class:`jiqa.models.MapOutput`.
     true_maps: ``(N, H, W, T)`` engine maps (``b`` relative to ``a``).
-    kind: ``"huber"`` or ``"l1"``.
+    kind: ``"sparse"`` (presence + image + strength on the support), ``"huber"``
+      or ``"l1"`` (regression of all channels + image presence BCE).
     delta: Huber threshold.
-    presence_weight: weight of the presence term.
+    presence_weight: weight of the presence term(s).
     presence_eps: ``|map|`` above which a type counts as present.
+    strength_weight: weight of the strength term (``"sparse"`` only).
 
   Returns:
-    The scalar loss ``map + presence_weight * presence``.
+    The scalar loss: ``map + presence_weight * presence``, or for
+    ``"sparse"`` ``presence_weight * (presence + image) + strength_weight *
+    strength``.
 
   Example:
     >>> from jiqa.models import MapOutput
@@ -100,4 +177,7 @@ def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delt
     0.6931
   """
   terms = map_loss_terms(pred, true_maps, kind=kind, delta=delta, presence_eps=presence_eps)
+  if kind == "sparse":
+    return (presence_weight * (terms["presence"] + terms["image"])
+            + strength_weight * terms["strength"])
   return terms["map"] + presence_weight * terms["presence"]

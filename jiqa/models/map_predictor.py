@@ -1,30 +1,43 @@
-"""The anti-symmetric distortion-map predictor ``f(A, B)``.
+"""The anti-symmetric distortion-map predictor ``f(A, B)``: presence and signed strength.
 
-Given two images of one content, ``f(A, B)`` returns per pixel the signed
-strength of every distortion type of ``B`` relative to ``A`` (the channels of
-the engine's maps, :func:`jiqa.distortions.names` order), plus per-type
-presence logits. It is anti-symmetric **by construction**:
+Given two images of one content, ``f(A, B)`` says per pixel and per distortion
+type (the engine's map channels, :func:`jiqa.distortions.names` order)
 
-.. math::
-   f(A, B) = \\tfrac12\\,[\\tanh g(A, B) - \\tanh g(B, A)],
+* whether type ``t`` acts there: a **presence** logit ``q_t(A, B) = v_t(A, B)
+  + v_t(B, A)``, symmetric in ``(A, B)`` (a distortion is present between two
+  images whichever is named first);
+* how strongly and which way: a **signed strength** in ``[-1, 1]``,
+  ``s_t(A, B) = sign(d) tanh(|d|)`` with ``d = u_t(A, B) - u_t(B, A)``, the
+  odd part of the network; ``sign`` and ``|.|`` are exact, and IEEE
+  subtraction is exactly anti-commutative with ``x - x = +0``, so ``s(B, A) =
+  -s(A, B)`` and ``s(A, A) = 0`` bit for bit;
 
-with one shared network ``g`` (a backbone from :mod:`jiqa.models.backbones`
-and a 1x1 convolution head). Hence ``f(B, A) = -f(A, B)`` and ``f(A, A) = 0``
-(IEEE subtraction is exactly anti-commutative, ``x - x = +0``), and the maps lie
-in ``[-1, 1]`` like the engine's. ``g(A, B)`` and ``g(B, A)`` are computed in one
-batched pass over ``concat([pair(A, B), pair(B, A)])``; every backbone layer is
-per-sample, so the two halves do not interact.
+and the map ``maps = sigmoid(q) * s`` (even times odd: anti-symmetric, in the
+engine's ``[-1, 1]`` scale, about 0 where no type acts). The image-level
+presence logit is the log-mean-exp of ``q`` over the pixels (between the mean
+and the maximum, so a small region can still switch a type on) plus a linear
+head on the mean- and max-pooled pixel features of both orderings, summed
+(symmetric; the whole image's texture tells types apart better than a pixel).
 
-The input of ``g`` is the 9-channel stack ``[2A - 1, 2B - 1, B - A]``.
-
-Presence logits are symmetric: ``p(A, B) = h(A, B) + h(B, A)`` with ``h`` a
-linear head on the mean- and max-pooled coarse features of ``g``.
+``u`` and ``v`` are two 1x1-convolution heads on one network ``g`` (a backbone
+of :mod:`jiqa.models.backbones`) run on both orderings in one batched pass;
+every backbone layer is per-sample, so the halves do not interact. The input of
+``g(A, B)`` is ``[2A - 1, 2B - 1, B - A]`` and, with ``inputs="relational"``
+(the default), the 44 signed multi-scale statistics of
+:func:`jiqa.models.pair_stats.relational_maps` (mean shift, contrast,
+structure and error energy, high-frequency energy and chroma ratios,
+blockiness), which make the relation between the images visible to a small
+network. Why the former design (one ``tanh``-difference head regressed on all
+25 channels with a Huber loss) collapsed to ``maps = 0`` is measured in
+:mod:`jiqa.losses.maps`.
 
 Features for the relational scorer are the coarse grids of both orderings
 split into a symmetric and an anti-symmetric half,
 ``features = concat([c(A, B) + c(B, A), c(A, B) - c(B, A)], -1)`` of shape
-``(N, H / stride, W / stride, 2 * C)``: swapping the inputs keeps the first
-half and negates the second.
+``(N, H / stride, W / stride, 2 * C)``.
+
+A per-image summary in words ("gaussian_blur, strong, blurrier, left half")
+is :func:`jiqa.models.map_summary.summarize_output` of the output.
 
 Example:
   >>> from flax import nnx
@@ -33,8 +46,8 @@ Example:
   >>> out = f(a, b)
   >>> out.maps.shape, out.presence_logits.shape, out.features.shape
   ((1, 32, 32, 25), (1, 25), (1, 8, 8, 64))
-  >>> bool(jnp.all(f(b, a).maps == -out.maps))
-  True
+  >>> bool(jnp.all(f(b, a).strength == -out.strength)), bool(jnp.all(f(a, a).maps == 0))
+  (True, True)
 """
 
 from __future__ import annotations
@@ -45,23 +58,29 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jiqa.models import backbones
+from jiqa.models import backbones, pair_stats
 
 
 class MapOutput(NamedTuple):
   """What :class:`MapPredictor` returns.
 
   Attributes:
-    maps: ``(N, H, W, T)`` signed strengths in ``[-1, 1]`` of ``b`` relative
-      to ``a``; exactly anti-symmetric in ``(a, b)``.
+    maps: ``(N, H, W, T)`` maps of ``b`` relative to ``a`` in ``[-1, 1]``,
+      ``sigmoid(pixel_presence_logits) * strength``; exactly anti-symmetric.
     presence_logits: ``(N, T)`` logits that type ``t`` is present anywhere;
       symmetric in ``(a, b)``.
     features: ``(N, h, w, 2C)`` coarse features, first ``C`` channels
       symmetric, last ``C`` anti-symmetric in ``(a, b)``.
+    strength: ``(N, H, W, T)`` signed strength in ``[-1, 1]``, exactly
+      anti-symmetric (``None`` when built by hand with three fields).
+    pixel_presence_logits: ``(N, H, W, T)`` per-pixel presence logits,
+      symmetric (``None`` likewise).
   """
   maps: jax.Array
   presence_logits: jax.Array
   features: jax.Array
+  strength: jax.Array | None = None
+  pixel_presence_logits: jax.Array | None = None
 
 
 def check_pair(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
@@ -78,12 +97,27 @@ def check_pair(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
   return a.astype(jnp.float32), b.astype(jnp.float32)
 
 
-def pair_input(a: jax.Array, b: jax.Array) -> jax.Array:
-  """The 9-channel input of ``g(a, b)``: ``[2a - 1, 2b - 1, b - a]``."""
-  return jnp.concatenate([2.0 * a - 1.0, 2.0 * b - 1.0, b - a], axis=-1)
+INPUTS = ("pixels", "relational")
 
 
-def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array):
+def pair_input(a: jax.Array, b: jax.Array, *, inputs: str = "pixels") -> jax.Array:
+  """The input of ``g(a, b)``: ``[2a - 1, 2b - 1, b - a]`` (9 channels), then for
+  ``inputs="relational"`` the 44 :func:`~jiqa.models.pair_stats.relational_maps`."""
+  x = jnp.concatenate([2.0 * a - 1.0, 2.0 * b - 1.0, b - a], axis=-1)
+  if inputs == "relational":
+    x = jnp.concatenate([x, pair_stats.relational_maps(a, b)], axis=-1)
+  return x
+
+
+def input_channels(inputs: str) -> int:
+  """Channels of :func:`pair_input` for ``inputs``; raises ``ValueError`` for an unknown one."""
+  if inputs not in INPUTS:
+    raise ValueError(f"inputs must be one of {INPUTS}; got {inputs!r}.")
+  return 9 + (pair_stats.NUM_RELATIONAL if inputs == "relational" else 0)
+
+
+def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array, *,
+                   inputs: str = "pixels"):
   """Runs ``backbone`` on ``pair(a, b)`` and ``pair(b, a)`` in one batched pass.
 
   Returns:
@@ -91,7 +125,8 @@ def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array):
     encoder-only backbone.
   """
   n = a.shape[0]
-  pix, coarse = backbone(jnp.concatenate([pair_input(a, b), pair_input(b, a)], axis=0))
+  pix, coarse = backbone(jnp.concatenate(
+      [pair_input(a, b, inputs=inputs), pair_input(b, a, inputs=inputs)], axis=0))
   if pix is None:
     return None, None, coarse[:n], coarse[n:]
   return pix[:n], pix[n:], coarse[:n], coarse[n:]
@@ -107,30 +142,36 @@ class MapPredictor(nnx.Module):
     depth: U-Net downsamplings (stride ``2**depth``), or ViT blocks.
     patch_size: ViT patch size (its stride).
     num_heads: ViT attention heads.
-    norm: U-Net normalisation, ``"group"`` or ``"none"`` (see
+    norm: U-Net normalisation, ``"none"`` (default: GroupNorm removes a
+      per-sample offset such as a uniform brightness change, and hides how
+      strong a difference is) or ``"group"`` (see
       :class:`~jiqa.models.backbones.ConvBlock`).
+    inputs: ``"relational"`` (pixels and relational statistics) or ``"pixels"``.
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
-    >>> f = MapPredictor(4, backbone="vit", width=32, depth=1, rngs=nnx.Rngs(1))
+    >>> f = MapPredictor(4, backbone="vit", width=32, depth=1, inputs="pixels",
+    ...                  rngs=nnx.Rngs(1))
     >>> f.stride
     8
   """
 
   def __init__(self, num_types: int, *, backbone: str = "unet", width: int = 16,
-               depth: int = 3, patch_size: int = 8, num_heads: int = 4, norm: str = "group",
-               rngs: nnx.Rngs):
+               depth: int = 3, patch_size: int = 8, num_heads: int = 4, norm: str = "none",
+               inputs: str = "relational", rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
     self.backbone_name = backbone
+    self.inputs = inputs
     self.backbone = backbones.make_backbone(
-        backbone, 9, width=width, depth=depth, patch_size=patch_size,
+        backbone, input_channels(inputs), width=width, depth=depth, patch_size=patch_size,
         num_heads=num_heads, norm=norm, rngs=rngs)
     self.stride = self.backbone.stride
     self.feature_channels = 2 * self.backbone.coarse_channels
-    self.map_head = nnx.Conv(self.backbone.pixel_channels, num_types, (1, 1), rngs=rngs)
-    self.presence_head = nnx.Linear(2 * self.backbone.coarse_channels, num_types, rngs=rngs)
+    self.strength_head = nnx.Conv(self.backbone.pixel_channels, num_types, (1, 1), rngs=rngs)
+    self.presence_head = nnx.Conv(self.backbone.pixel_channels, num_types, (1, 1), rngs=rngs)
+    self.image_head = nnx.Linear(2 * self.backbone.pixel_channels, num_types, rngs=rngs)
 
   def __call__(self, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> MapOutput:
     """Predicts the maps of ``b`` relative to ``a``.
@@ -144,17 +185,20 @@ class MapPredictor(nnx.Module):
     """
     a, b = check_pair(a, b)
     backbones.check_spatial(a, self.stride, name="a")
-    pix_ab, pix_ba, c_ab, c_ba = both_orderings(self.backbone, a, b)
+    pix_ab, pix_ba, c_ab, c_ba = both_orderings(self.backbone, a, b, inputs=self.inputs)
     n = a.shape[0]
-    g = jnp.tanh(self.map_head(jnp.concatenate([pix_ab, pix_ba], axis=0)))
-    maps = 0.5 * (g[:n] - g[n:])
-    pooled = jnp.concatenate([c_ab.mean(axis=(1, 2)), c_ab.max(axis=(1, 2)),
-                              c_ba.mean(axis=(1, 2)), c_ba.max(axis=(1, 2))], axis=-1)
-    k = c_ab.shape[-1]
-    h = self.presence_head(jnp.concatenate([pooled[:, :2 * k], pooled[:, 2 * k:]], axis=0))
-    presence = h[:n] + h[n:]
+    pix = jnp.concatenate([pix_ab, pix_ba], axis=0)
+    u, v = self.strength_head(pix), self.presence_head(pix)
+    d = u[:n] - u[n:]
+    strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
+    q = v[:n] + v[n:]
+    pooled = self.image_head(jnp.concatenate([pix.mean(axis=(1, 2)), pix.max(axis=(1, 2))], -1))
+    image = (jax.nn.logsumexp(q, axis=(1, 2)) - jnp.log(float(q.shape[1] * q.shape[2]))
+             + (pooled[:n] + pooled[n:]))  # parenthesised: a + b == b + a exactly
+    maps = jax.nn.sigmoid(q) * strength
     features = jnp.concatenate([c_ab + c_ba, c_ab - c_ba], axis=-1)
-    return MapOutput(maps=maps, presence_logits=presence, features=features)
+    return MapOutput(maps=maps, presence_logits=image, features=features, strength=strength,
+                     pixel_presence_logits=q)
 
   def features(self, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> jax.Array:
     """Only the coarse ``(N, h, w, 2C)`` features of :meth:`__call__` (see :class:`MapOutput`)."""

@@ -1,4 +1,5 @@
-"""map_loss: Huber / L1 signed-map regression + presence BCE, against numpy formulas."""
+"""map_loss: sparse presence + strength-on-support, and Huber / L1 regression + presence BCE,
+against numpy formulas."""
 
 import jax
 import jax.numpy as jnp
@@ -71,3 +72,57 @@ def test_bad_inputs_raise():
     map_loss(pred, true, kind="l2")
   with pytest.raises(ValueError, match="delta"):
     map_loss(pred, true, delta=0.0)
+
+
+def _sparse_case(seed=0):
+  rng = np.random.default_rng(seed)
+  pred, true = _case(seed)
+  return pred._replace(strength=rng.uniform(-1, 1, true.shape).astype(np.float32),
+                       pixel_presence_logits=rng.normal(size=true.shape).astype(np.float32)), true
+
+
+def _balanced_bce(logits, y, axes):
+  logits, y = np.asarray(logits, np.float64), np.asarray(y, np.float64)
+  b = -(y * np.log(1 / (1 + np.exp(-logits))) + (1 - y) * np.log(1 - 1 / (1 + np.exp(-logits))))
+  pos = (b * y).sum(axes) / np.maximum(y.sum(axes), 1)
+  neg = (b * (1 - y)).sum(axes) / np.maximum((1 - y).sum(axes), 1)
+  return float(np.mean(pos + neg))
+
+
+def test_sparse_matches_numpy():
+  pred, true = _sparse_case()
+  sup = (np.abs(true) > 0).astype(np.float64)
+  pres = _balanced_bce(pred.pixel_presence_logits, sup, (0, 1, 2))
+  image = _balanced_bce(pred.presence_logits, [[1, 0, 0], [0, 0, 1]], (0,))
+  # Strength: type 0 over its 10 support pixels, type 2 over its one pixel; type 1 absent.
+  e0 = np.abs(pred.strength[0, :2, :, 0] - 0.7).mean()
+  e2 = abs(pred.strength[1, 1, 1, 2] + 0.05)
+  terms = map_loss_terms(pred, true, kind="sparse")
+  np.testing.assert_allclose(terms["presence"], pres, rtol=1e-5)
+  np.testing.assert_allclose(terms["image"], image, rtol=1e-5)
+  np.testing.assert_allclose(terms["strength"], (e0 + e2) / 2, rtol=1e-5)
+  got = map_loss(pred, true, kind="sparse", presence_weight=0.5, strength_weight=3.0)
+  np.testing.assert_allclose(got, 0.5 * (pres + image) + 3.0 * (e0 + e2) / 2, rtol=1e-5)
+
+
+def test_sparse_ignores_strength_off_the_support_and_balances_types():
+  pred, true = _sparse_case(1)
+  sup = np.abs(true) > 0
+  moved = pred._replace(strength=np.where(sup, pred.strength, 5.0 - pred.strength))
+  np.testing.assert_allclose(map_loss(moved, true, kind="sparse"),
+                             map_loss(pred, true, kind="sparse"), rtol=1e-6)
+  # A one-pixel type weighs as much as a ten-pixel one: the perfect strength on type 0
+  # alone leaves half the strength error.
+  fixed = pred._replace(strength=np.where(sup[..., :1].repeat(3, -1) & (np.arange(3) == 0),
+                                          true, pred.strength))
+  t = map_loss_terms(fixed, true, kind="sparse")["strength"]
+  np.testing.assert_allclose(t, abs(pred.strength[1, 1, 1, 2] + 0.05) / 2, rtol=1e-5)
+
+
+def test_sparse_needs_the_new_outputs():
+  pred, true = _case()
+  with pytest.raises(ValueError, match="strength and pixel_presence_logits"):
+    map_loss(pred, true, kind="sparse")
+  spred, _ = _sparse_case()
+  with pytest.raises(ValueError, match="true maps' shape"):
+    map_loss(spred._replace(strength=spred.strength[..., :2]), true, kind="sparse")

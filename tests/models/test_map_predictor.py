@@ -1,4 +1,5 @@
-"""MapPredictor: exact anti-symmetry, f(A, A) = 0, symmetric presence, jit, errors, trainability."""
+"""MapPredictor: exact anti-symmetry of strength and maps, f(A, A) = 0, symmetric presence
+(per pixel and per image), jit, errors, trainability."""
 
 import jax
 import jax.numpy as jnp
@@ -13,6 +14,7 @@ from jiqa.models import MapPredictor
 T = 5
 CONFIGS = {
     "unet": dict(backbone="unet", width=8, depth=2),
+    "unet_pixels": dict(backbone="unet", width=8, depth=2, inputs="pixels", norm="none"),
     "vit": dict(backbone="vit", width=16, depth=2, patch_size=8, num_heads=2),
 }
 
@@ -43,25 +45,52 @@ class Jitted:
 
 @pytest.fixture(scope="module", params=list(CONFIGS))
 def predictor(request):
-  return Jitted(MapPredictor(T, rngs=rngs(request.param == "vit"), **CONFIGS[request.param]))
+  return Jitted(MapPredictor(T, rngs=rngs(list(CONFIGS).index(request.param)),
+                             **CONFIGS[request.param]))
 
 
 def test_exact_antisymmetry_and_zero_on_identical_pairs(predictor):
   a, b = _pair()
   ab, ba, aa = predictor(a, b), predictor(b, a), predictor(a, a)
-  assert ab.maps.shape == (3, 32, 48, T) and ab.presence_logits.shape == (3, T)
+  assert ab.maps.shape == ab.strength.shape == (3, 32, 48, T)
+  assert ab.presence_logits.shape == (3, T) and ab.pixel_presence_logits.shape == (3, 32, 48, T)
   assert ab.maps.dtype == jnp.float32
-  np.testing.assert_allclose(np.asarray(ab.maps), -np.asarray(ba.maps), rtol=0, atol=1e-6)
-  np.testing.assert_allclose(np.asarray(aa.maps), 0.0, rtol=0, atol=1e-6)
+  # Exact, bit for bit: s(b, a) = -s(a, b), s(a, a) = 0 (odd part: sign(d) tanh|d|).
+  np.testing.assert_array_equal(np.asarray(ab.strength), -np.asarray(ba.strength))
+  np.testing.assert_array_equal(np.asarray(ab.maps), -np.asarray(ba.maps))
+  np.testing.assert_array_equal(np.asarray(aa.strength), 0.0)
+  np.testing.assert_array_equal(np.asarray(aa.maps), 0.0)
   # Non-trivial output, inside the engine's range.
   assert float(jnp.abs(ab.maps).max()) > 1e-3
-  assert float(jnp.abs(ab.maps).max()) <= 1.0
+  assert float(jnp.abs(ab.strength).max()) <= 1.0 and float(jnp.abs(ab.maps).max()) <= 1.0
+  np.testing.assert_allclose(np.asarray(ab.maps), np.asarray(
+      jax.nn.sigmoid(ab.pixel_presence_logits) * ab.strength), rtol=1e-6, atol=1e-7)
+
+
+def test_random_parameters_keep_exactness():
+  """Exactness holds for any parameters, not only the initial ones: perturb every weight."""
+  model = MapPredictor(T, width=8, depth=2, rngs=rngs(7))
+  graphdef, state = nnx.split(model)
+  leaves, tree = jax.tree.flatten(state)
+  keys = jax.random.split(jax.random.key(3), len(leaves))
+  state = jax.tree.unflatten(tree, [x + 0.5 * jax.random.normal(k, x.shape, x.dtype)
+                                    for x, k in zip(leaves, keys)])
+  apply = jax.jit(lambda a, b: nnx.merge(graphdef, state)(a, b))
+  a, b = _pair(seed=9, n=2, h=16, w=24)
+  ab, ba, aa = apply(a, b), apply(b, a), apply(a, a)
+  np.testing.assert_array_equal(np.asarray(ab.strength), -np.asarray(ba.strength))
+  np.testing.assert_array_equal(np.asarray(aa.strength), 0.0)
+  np.testing.assert_array_equal(np.asarray(ab.pixel_presence_logits),
+                                np.asarray(ba.pixel_presence_logits))
+  np.testing.assert_array_equal(np.asarray(ab.presence_logits), np.asarray(ba.presence_logits))
+  assert float(jnp.abs(ab.strength).max()) > 0.1
 
 
 def test_presence_symmetric_and_features_split(predictor):
   a, b = _pair(seed=1)
   ab, ba = predictor(a, b), predictor(b, a)
-  np.testing.assert_allclose(ab.presence_logits, ba.presence_logits, rtol=0, atol=1e-6)
+  np.testing.assert_array_equal(ab.presence_logits, ba.presence_logits)
+  np.testing.assert_array_equal(ab.pixel_presence_logits, ba.pixel_presence_logits)
   c = ab.features.shape[-1] // 2
   assert ab.features.shape == (3, 32 // predictor.stride, 48 // predictor.stride, 2 * c)
   np.testing.assert_allclose(ab.features[..., :c], ba.features[..., :c], rtol=0, atol=1e-6)
@@ -98,6 +127,8 @@ def test_constructor_errors():
     MapPredictor(0, rngs=rngs())
   with pytest.raises(ValueError, match="multiple"):
     MapPredictor(3, backbone="vit", width=18, num_heads=4, rngs=rngs())
+  with pytest.raises(ValueError, match="inputs"):
+    MapPredictor(3, inputs="rgb", rngs=rngs())
 
 
 @pytest.mark.slow
@@ -114,7 +145,7 @@ def test_training_reduces_map_loss_with_finite_gradients():
   @jax.jit
   def step(state, opt_state):
     def loss_fn(state):
-      return map_loss(nnx.merge(graphdef, state)(a, b), true)
+      return map_loss(nnx.merge(graphdef, state)(a, b), true, kind="sparse")
     loss, grads = jax.value_and_grad(loss_fn)(state)
     updates, opt_state = opt.update(grads, opt_state, state)
     return optax.apply_updates(state, updates), opt_state, loss, grads
@@ -127,5 +158,35 @@ def test_training_reduces_map_loss_with_finite_gradients():
     losses.append(float(loss))
   assert losses[-1] < 0.5 * losses[0], losses
   out = nnx.merge(graphdef, state)(a, b)
-  assert float(out.maps[..., 0].mean()) > 0.15         # learned the sign
+  assert float(out.strength[..., 0].mean()) > 0.15     # learned the sign
   assert float(out.presence_logits[:, 0].min()) > float(out.presence_logits[:, 1].max())
+
+
+def test_relational_maps_signed_statistics_against_numpy():
+  """relational_maps: channels and signs by hand (numpy), swap negates the signed ones."""
+  from scipy import ndimage
+
+  from jiqa.models.pair_stats import NUM_RELATIONAL, blockiness, relational_maps
+  rng = np.random.default_rng(0)
+  a = rng.uniform(0.2, 0.8, (1, 16, 16, 3)).astype(np.float32)
+  b = np.clip(a + 0.1 * rng.standard_normal(a.shape), 0, 1).astype(np.float32)  # noisier
+  r = np.asarray(relational_maps(a, b))
+  assert r.shape == (1, 16, 16, NUM_RELATIONAL)
+  # Channel 36: log HF energy ratio at scale 1 (/ 2), by hand with scipy's 3x3 means.
+  y = lambda x: x.astype(np.float64) @ np.array([0.299, 0.587, 0.114])  # noqa: E731
+  box = lambda x: ndimage.uniform_filter(x, size=(1, 3, 3), mode="nearest")  # noqa: E731
+  la, lb = y(a) - box(y(a)), y(b) - box(y(b))
+  want = np.log((box(lb**2) + 1e-4) / (box(la**2) + 1e-4)) / 2
+  np.testing.assert_allclose(r[..., 36], want, atol=2e-3)
+  assert r[..., 36].mean() > 0                                   # noise raises HF energy
+  swapped = np.asarray(relational_maps(b, a))
+  for ch in (0, 36, 37, 42, 43):                                 # signed channels flip
+    np.testing.assert_allclose(swapped[..., ch], -r[..., ch], atol=1e-5)
+  # Blockiness by hand: an 8x8 grid of flat blocks has steps only on its boundaries.
+  blocks = np.kron(rng.uniform(size=(2, 2)), np.ones((8, 8)))[None, ..., None]
+  got = np.asarray(blockiness(blocks.astype(np.float32)))
+  gx = np.abs(np.diff(blocks[0, ..., 0], axis=1, append=blocks[0, :, -1:, 0]))
+  want = np.log((gx[:8, 7].mean() + 1e-3) / (gx[:8, :7].mean() + 1e-3))
+  np.testing.assert_allclose(got[0, 0, 0, 0], want, rtol=1e-5)
+  with pytest.raises(ValueError, match="multiples"):
+    relational_maps(a[:, :15, :15], b[:, :15, :15])
