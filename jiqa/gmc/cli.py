@@ -17,6 +17,7 @@ import math
 import os
 import pathlib
 import sys
+import warnings
 
 __all__ = ["main", "build_parser", "configure_jax", "check_options", "check_outputs"]
 
@@ -66,22 +67,35 @@ def _table(result: dict) -> str:
   return "\n".join(lines)
 
 
+def _backends_started() -> bool:
+  """Whether this process's JAX backends are up (then XLA_FLAGS can no longer change them)."""
+  try:
+    from jax._src import xla_bridge  # no public API says this; assume started if it moved
+    return bool(xla_bridge.backends_are_initialized())
+  except (ImportError, AttributeError):
+    return True
+
+
 def configure_jax() -> None:
   """Process-wide JAX set-up for this CLI, done in ``main`` (never at import).
 
   * One CPU device per core (``--xla_force_host_platform_device_count``), so the sample
     points can be spread over all cores: XLA runs one CPU device's loop on one core. Only
-    when this process has not imported JAX yet and the user has not set the flag.
+    when this process's backends have not started yet and the user has not set the flag.
+    (Importing ``jiqa.gmc`` imports JAX but starts no backend; the flag used to be skipped
+    whenever JAX was imported, i.e. always, so the CLI ran on one device.)
   * JAX's persistent compilation cache in ``$JIQA_JAX_CACHE`` (default
     ``$XDG_CACHE_HOME/jiqa/jax``, i.e. ``~/.cache/jiqa/jax``), with no minimum compile
     time or entry size, so a second run with the same shapes skips compiling. Left alone
     if the user configured a cache dir (``JAX_COMPILATION_CACHE_DIR``); ``JIQA_JAX_CACHE=off``
     (or empty) turns it off.
   """
-  if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+  import jax
+
+  if not _backends_started() and "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    # XLA reads the flag when the backend starts (first device query), not at `import jax`.
     os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                                f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
-  import jax
 
   cache = os.environ.get(CACHE_ENV)
   if cache is None:
@@ -178,16 +192,18 @@ def main(argv: list[str] | None = None) -> int:
   methods = ("PLCC", "SRCC", "KRCC") if args.method == "all" else (args.method,)
   try:
     inputs = _read_inputs(args, io)
-    result = gmc.evaluate(**inputs, num_samples=args.samples, seed=args.seed, methods=methods,
-                          std_scale=args.std_scale, phi=args.phi, dtype=args.dtype,
-                          progress=not args.quiet, block=args.block, mesh=mesh)
+    with warnings.catch_warnings():  # the clipping notes are printed below, once
+      warnings.simplefilter("ignore", RuntimeWarning)
+      result = gmc.evaluate(**inputs, num_samples=args.samples, seed=args.seed, methods=methods,
+                            std_scale=args.std_scale, phi=args.phi, dtype=args.dtype,
+                            progress=not args.quiet, block=args.block, mesh=mesh)
   except ValueError as e:
     print(f"jiqa gmc: error: {e}", file=sys.stderr)
     return 2
   result["pred_file"] = str(args.pred_file)
   print(f"{result['num_images']} images, {len(result['samples'])} sample points, std: "
         f"{result['std_source']}, weights: {result['weights_source']}, {args.dtype}, "
-        f"surface {result['seconds']['surface']:.1f} s, fit {result['seconds']['fit']:.1f} s")
+        f"{1 if mesh is None else mesh.devices.size} device(s), surface {result['seconds']['surface']:.1f} s, fit {result['seconds']['fit']:.1f} s")
   print(_table(result))
   for note in result.get("notes", []):
     print(f"note: {note}", file=sys.stderr)

@@ -61,7 +61,8 @@ def test_cli_json_kadid_one_model_in_process(gmc_reference, tmp_path):
 def test_console_script_float32(gmc_reference, tmp_path):
   d = gmc_reference / "livec"
   out = tmp_path / "gmc.json"
-  env = dict(os.environ, JAX_PLATFORMS="cpu")
+  cache = tmp_path / "cache"
+  env = dict(os.environ, JAX_PLATFORMS="cpu", JIQA_JAX_CACHE=str(cache))
   env.pop("XLA_FLAGS", None)
   exe = os.path.join(os.path.dirname(sys.executable), "jiqa")
   proc = subprocess.run([exe, "gmc", "--pred-file", str(d / "predictions.csv"), "--pred-cols",
@@ -69,6 +70,9 @@ def test_console_script_float32(gmc_reference, tmp_path):
                          "--json", str(out)], capture_output=True, text=True, env=env, timeout=300)
   assert proc.returncode == 0, proc.stderr
   assert "GMC pairs" in proc.stderr  # progress bar
+  # main() asked for one CPU device per core and filled the persistent compilation cache.
+  assert f"{os.cpu_count()} device(s)" in proc.stdout
+  assert any(p.name.startswith("jit__run_chunk") for p in cache.iterdir())
   _, _, samples = load(gmc_reference, "livec")
   _check_json(json.loads(out.read_text()), gmc_reference, "livec", ["qalign", "niqe"], samples, 1e-5)
 
@@ -122,3 +126,13 @@ def test_cli_xlsx_without_std(tmp_path):
   assert result["std_source"] == "beta(phi=3)" and result["weights_source"] == "lds"
   assert set(result["models"]) == {"m1", "m2"} and "PLCC" not in result["models"]["m1"]
   assert result["models"]["m1"]["KRCC"]["gmc"] > result["models"]["m2"]["KRCC"]["gmc"]
+
+
+def test_import_changes_no_flags_and_starts_no_backend():
+  """Importing the CLI module sets no XLA_FLAGS and starts no JAX backend (issue 13 item 2)."""
+  code = ("import os, sys; os.environ.pop('XLA_FLAGS', None); import jiqa.gmc.cli; "
+          "from jax._src import xla_bridge; "
+          "print(os.environ.get('XLA_FLAGS'), xla_bridge.backends_are_initialized())")
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout.split() == ["None", "False"]
