@@ -11,7 +11,19 @@ vectorised numpy (statsmodels evaluates the leave-one-out objective with a Pytho
 loop over points, and is only a test dependency) with the same objective, the
 same normal-reference start ``1.06 std(x) n^(-1/6)`` and the same optimiser
 (``scipy.optimize.fmin``, Nelder-Mead, at most 1000 iterations and evaluations),
-so the bandwidths agree with statsmodels'.
+so the bandwidths agree with statsmodels'. The 100 x 100 grid is evaluated by
+separable moments (the product kernel factors over Q and Qd, so each moment is one
+matrix product) and the 3 x 3 systems are solved by the adjugate where they are
+well conditioned (``pinv`` elsewhere, as statsmodels): about 3x faster than
+per-point arrays and one SVD per system, with the same values up to rounding.
+Where the leave-one-out objective is flat (the livec surfaces), rounding-level
+differences move Nelder-Mead's bandwidths by a few percent and the score by
+~1e-5, well inside the published scores' 2e-3 check.
+
+A correlation surface lies in [-1, 1], but a local-linear fit extrapolates and can
+overshoot where sample points are few (5 points gave a PLCC of 1.166). ``gmc_score``
+clips the fitted heights to [-1, 1] before averaging; the fits of all published
+reference surfaces stay inside, so their scores do not move.
 """
 
 from __future__ import annotations
