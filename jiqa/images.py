@@ -73,8 +73,8 @@ def integer_scale(dtype, *, name: str = "image") -> float | None:
     return 255.0 if dtype.itemsize == 1 else 65535.0
   if dtype.kind == "f" or dtype == jnp.bfloat16:
     return None
-  what = "a boolean" if dtype.kind == "b" else f"a {dtype} (ambiguous scale)"
-  raise ValueError(f"{name}: got {what} image; pass {_ALLOWED} (e.g. "
+  what = "a boolean image" if dtype.kind == "b" else f"an image of type {dtype} (ambiguous scale)"
+  raise ValueError(f"{name}: got {what}; pass {_ALLOWED} (e.g. "
                    f"np.asarray(x, np.uint8) for 8-bit values, or x / 255.0).")
 
 
