@@ -149,5 +149,11 @@ def test_denoise_severity_increases():
 def test_bad_image_raises():
   with pytest.raises(ValueError, match="image"):
     noise.white_noise(KEY, np.zeros((8, 8)), 0.5)
-  with pytest.raises(ValueError, match="image"):
-    noise.denoise(KEY, np.zeros((8, 8, 3), np.uint8), 0.5)
+  with pytest.raises(ValueError, match="^image: .*uint8"):
+    noise.denoise(KEY, np.zeros((8, 8, 3), np.int32), 0.5)
+
+
+def test_uint8_image_is_the_float_image_over_255():
+  u8 = (np.arange(12 * 12 * 3) % 256).astype(np.uint8).reshape(12, 12, 3)
+  np.testing.assert_allclose(noise.white_noise(KEY, u8, 0.6),
+                             noise.white_noise(KEY, u8.astype(np.float32) / 255, 0.6), atol=1e-6)
