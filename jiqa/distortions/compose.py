@@ -96,6 +96,17 @@ class EngineConfig:
   mask_probs: tuple[float, ...] = (0.4, 0.2, 0.15, 0.15, 0.1)
   signed_prob: float = 0.5
 
+  @property
+  def type_indices(self) -> tuple[int, ...]:
+    """Table indices of :attr:`types` (the branches the executors compile).
+
+    Example:
+      >>> EngineConfig(types=("jpeg", "gaussian_blur")).type_indices == (
+      ...     table.index("jpeg"), table.index("gaussian_blur"))
+      True
+    """
+    return tuple(table.index(t) for t in self.types)
+
   def __post_init__(self):
     object.__setattr__(self, "types", tuple(self.types) or table.names())
     object.__setattr__(self, "mask_kinds", tuple(self.mask_kinds))

@@ -7,10 +7,9 @@ apply it, with the same results (to float rounding, ~1e-6) and different costs:
 * :func:`apply_per_image` (``executor="per_image"``, the default on CPU): a
   ``lax.map`` over the images and a ``lax.scan`` over each image's steps, where a
   ``lax.switch`` on an unbatched index runs only the chosen op. No work is wasted
-  on empty slots and each op is compiled once. On the 2-core CPU
-  (``python benchmarks/distortions.py --executors``, interleaved calls) it makes
-  172.5 against 121.7 triplets/s at 256x256, batch 64 (1.42x), and 53.5 against
-  32.0 at 512x384, batch 32 (1.67x), and compiles in 17-20 s instead of 72-73 s.
+  on empty slots and each op is compiled once; on a CPU it is faster and
+  compiles faster than the batched executor (``python benchmarks/distortions.py
+  --executors`` times them side by side).
 * :func:`apply_compositions` (``executor="batched"``, the default on GPU/TPU):
   each op runs once per step, vmapped over a gathered sub-batch of static size
   (:func:`jiqa.distortions.compose.capacities`), then is gathered back. Wide,
@@ -18,6 +17,12 @@ apply it, with the same results (to float rounding, ~1e-6) and different costs:
   32, 4 steps reserve 128 op slots for ~76 real steps).
 * :func:`apply_shared` (one composition for ``N`` images with their own levels,
   e.g. a scaled tier): ``lax.switch`` inside a ``lax.scan`` over steps.
+
+All three take one argument shape, ``(images (N, H, W, 3), comp, *, config)``,
+with ``comp`` drawn by :func:`~jiqa.distortions.compose.sample_compositions`
+under ``config`` (for :func:`apply_shared`: one composition, arrays ``(1, K)``,
+its levels ``(1, K)`` or ``(N, K)``), and return ``(distorted (N, H, W, 3),
+maps (N, H, W, T))``.
 
 Do not ``vmap`` an executor that uses ``lax.switch``: a batched switch runs every
 branch. They are batched already.
@@ -30,8 +35,12 @@ recomputed them for every channel (``optimization_barrier`` does not stop its
 fusion).
 
 Example:
-  >>> comp = compose.sample_compositions(key, 16, cfg)
+  >>> cfg = compose.EngineConfig(types=("darken", "white_noise"), max_distortions=2)
+  >>> images = jnp.full((4, 16, 16, 3), 0.5)
+  >>> comp = compose.sample_compositions(jax.random.key(0), 4, cfg)
   >>> dist, maps = run(images, comp, config=cfg, executor="auto")
+  >>> dist.shape, maps.shape
+  ((4, 16, 16, 3), (4, 16, 16, 25))
 """
 
 from __future__ import annotations
@@ -123,13 +132,30 @@ def _masks(mask_keys, mask_kinds, h, w):
   return jax.vmap(masks.mask, in_axes=(0, 0, None, None))(mask_keys, mask_kinds, h, w)
 
 
+def _check_capacities(comp: compose.Composition, caps) -> None:
+  """Raises ``ValueError`` when a concrete ``comp`` has more images of a type at a step than
+  ``caps`` holds (a traced one is checked in the graph: see :func:`apply_compositions`)."""
+  if isinstance(comp.types, jax.core.Tracer):
+    return
+  types = np.asarray(comp.types)
+  for k, row in enumerate(caps):
+    counts = np.bincount(types[:, k][types[:, k] >= 0], minlength=len(row))
+    over = np.nonzero(counts[:len(row)] > np.asarray(row))[0]
+    if over.size or counts.size > len(row):
+      t = int(over[0]) if over.size else len(row)
+      raise ValueError(f"comp: {int(counts[t])} images use type {t} at step {k}, over the "
+                       f"capacity {row[t] if t < len(row) else 0} of config; draw comp with "
+                       "compose.sample_compositions(key, N, config).")
+
+
 def apply_compositions(images: jax.Array, comp: compose.Composition, *,
-                       caps: tuple[tuple[int, ...], ...],
-                       scan_steps: bool = False) -> tuple[jax.Array, jax.Array]:
+                       config: compose.EngineConfig, copies: int = 1
+                       ) -> tuple[jax.Array, jax.Array]:
   """Applies a batch of compositions with static work per op.
 
   At each step the images are gathered once into a padded layout where the
-  images of type ``t`` occupy ``caps[step][t]`` consecutive slots, each op runs
+  images of type ``t`` occupy ``caps[step][t]`` consecutive slots (the static
+  bounds :func:`compose.capacities` gives for ``config``), each op runs
   (vmapped) on its slice, and one gather brings the results back to image
   order (scatters are slow on CPU; gathers are not), blended there under each
   image's own mask. The maps are written once at the end, from each step's
@@ -137,59 +163,51 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
 
   Args:
     images: float32 ``(N, H, W, 3)``.
-    comp: a :class:`Composition` with arrays ``(N, K)``.
-    caps: static ``caps[k][t]``: at most this many images use type ``t`` at step ``k``
-      (:func:`compose.capacities`; images beyond it would be silently skipped).
-    scan_steps: ``False`` (default): the steps unrolled, each with its own
-      capacities (fastest to run; each op is compiled once per step);
-      ``True``: a ``lax.scan`` over the steps with the largest capacities of any
-      step, so each op is compiled once, with work wasted on the later, emptier
-      steps (benchmarks/distortions.py --scan on the shared 2-core CPU, load
-      ~4: 256x256 batch 64 unrolled 55.2 vs scan 49.3 triplets/s, 512x384
-      batch 32 14.6 vs 15.4; first call incl. compile 112-116 s vs 46-49 s).
+    comp: a :class:`Composition` with arrays ``(N, K)``, drawn for ``N / copies``
+      images under ``config`` (each repeated ``copies`` times, consecutively).
+    config: the :class:`~jiqa.distortions.compose.EngineConfig` it was drawn with.
+    copies: how many times each drawn composition is repeated (a scaled tier).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
 
+  Raises:
+    ValueError: when a concrete ``comp`` exceeds the capacities (it was not
+      drawn under ``config``). Under ``jit`` the check is in the graph: an
+      image over capacity comes out NaN rather than silently undistorted.
+
   Example:
-    >>> comp = compose.sample_compositions(key, 16, cfg)
-    >>> dist, maps = apply_compositions(images, comp, caps=compose.capacities(16, cfg))
+    >>> cfg = compose.EngineConfig(types=("darken", "white_noise"), max_distortions=2)
+    >>> comp = compose.sample_compositions(jax.random.key(0), 4, cfg)
+    >>> dist, maps = apply_compositions(jnp.full((4, 8, 8, 3), 0.5), comp, config=cfg)
+    >>> dist.shape
+    (4, 8, 8, 3)
   """
   n, h, w, _ = images.shape
+  if copies < 1 or n % copies:
+    raise ValueError(f"copies: expected a divisor of the batch size {n}; got {copies}.")
+  caps = tuple(tuple(c * copies for c in row)
+               for row in compose.capacities(n // copies, config))
+  _check_capacities(comp, caps)
   n_types = len(table.specs())
   rows = [r for r in caps if any(r)]
   if not rows:
     return images, jnp.zeros((n, h, w, n_types), jnp.float32)
-  fields = (comp.types, comp.levels, comp.op_keys, comp.mask_keys, comp.mask_kinds)
-  if scan_steps:
-    row = tuple(max(c) for c in zip(*rows))
-
-    def body(x, xs):
-      types, levels, op_keys, mask_keys, mask_kinds = xs
-      m = _masks(mask_keys, mask_kinds, h, w)
-      x, hit = _step(x, m, types, levels, op_keys, row)
-      return x, (m, jnp.where(hit, types, -1))
-
-    steps = tuple(jnp.moveaxis(f[:, :len(caps)], 1, 0) for f in fields)
-    x, (step_masks, step_types) = jax.lax.scan(body, images, steps)
-    step_levels = jnp.moveaxis(comp.levels[:, :len(caps)], 1, 0)
-  else:
-    live = [s for s, row in enumerate(caps) if any(row)]
-    # The masks of all steps come out of one ``lax.map``: a loop's outputs are
-    # materialised, so each mask is computed once. Computed inline, XLA:CPU fused
-    # the mask formulas into the maps' (N, H, W, T) loop and recomputed them for
-    # every channel (and ``optimization_barrier`` does not stop its fusion);
-    # measured 1.11x on whole batches (256x256, batch 64, side by side).
-    step_masks = jax.lax.map(lambda a: _masks(a[0], a[1], h, w),
-                             (comp.mask_keys[:, live].T, comp.mask_kinds[:, live].T))
-    x, step_types = images, []
-    for j, s in enumerate(live):
-      types, levels, op_keys = comp.types[:, s], comp.levels[:, s], comp.op_keys[:, s]
-      x, hit = _step(x, step_masks[j], types, levels, op_keys, caps[s])
-      step_types.append(jnp.where(hit, types, -1))
-    step_types = jnp.stack(step_types)
-    step_levels = comp.levels[:, live].T
-  return x, _maps(step_masks, step_types, step_levels)
+  live = [s for s, row in enumerate(caps) if any(row)]
+  # The masks of all steps come out of one ``lax.map``: a loop's outputs are
+  # materialised, so each mask is computed once. Computed inline, XLA:CPU fused
+  # the mask formulas into the maps' (N, H, W, T) loop and recomputed them for
+  # every channel (and ``optimization_barrier`` does not stop its fusion).
+  step_masks = jax.lax.map(lambda a: _masks(a[0], a[1], h, w),
+                           (comp.mask_keys[:, live].T, comp.mask_kinds[:, live].T))
+  x, step_types, missed = images, [], jnp.zeros((n,), bool)
+  for j, s in enumerate(live):
+    types, levels, op_keys = comp.types[:, s], comp.levels[:, s], comp.op_keys[:, s]
+    x, hit = _step(x, step_masks[j], types, levels, op_keys, caps[s])
+    missed = missed | ((types >= 0) & ~hit)
+    step_types.append(jnp.where(hit, types, -1))
+  x = jnp.where(missed[:, None, None, None], jnp.nan, x)  # never a silent skip
+  return x, _maps(step_masks, jnp.stack(step_types), comp.levels[:, live].T)
 
 
 def _switch_ops(allowed: tuple[int, ...], *, shared_key: bool):
@@ -230,7 +248,7 @@ def _scan_steps(x: jax.Array, steps, ops, branch_of, h: int, w: int):
 
 
 def apply_per_image(images: jax.Array, comp: compose.Composition, *,
-                    allowed: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+                    config: compose.EngineConfig) -> tuple[jax.Array, jax.Array]:
   """Applies each image's composition to it alone: no padded slots, each op compiled once.
 
   A ``lax.map`` over the images; per image a ``lax.scan`` over its steps, where
@@ -239,17 +257,21 @@ def apply_per_image(images: jax.Array, comp: compose.Composition, *,
   Args:
     images: float32 ``(N, H, W, 3)``.
     comp: a :class:`~jiqa.distortions.compose.Composition` with arrays ``(N, K)``.
-    allowed: static table indices that may occur in ``comp.types``.
+    config: the :class:`~jiqa.distortions.compose.EngineConfig` it was drawn with
+      (its types are the ops compiled).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
 
   Example:
-    >>> comp = compose.sample_compositions(key, 8, cfg)
-    >>> dist, maps = apply_per_image(images, comp, allowed=tuple(range(25)))
+    >>> cfg = compose.EngineConfig(types=("darken", "white_noise"), max_distortions=2)
+    >>> comp = compose.sample_compositions(jax.random.key(0), 2, cfg)
+    >>> dist, maps = apply_per_image(jnp.full((2, 8, 8, 3), 0.5), comp, config=cfg)
+    >>> maps.shape
+    (2, 8, 8, 25)
   """
   h, w = images.shape[1:3]
-  branch_of, ops = _switch_ops(allowed, shared_key=False)
+  branch_of, ops = _switch_ops(config.type_indices, shared_key=False)
   steps = (comp.types, comp.levels, comp.op_keys, comp.mask_keys, comp.mask_kinds)
   dist, step_masks = jax.lax.map(lambda a: _scan_steps(*a, ops, branch_of, h, w),
                                  (images, steps))                       # (N, K, H, W)
@@ -257,8 +279,8 @@ def apply_per_image(images: jax.Array, comp: compose.Composition, *,
 
 
 def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineConfig,
-        executor: str = "auto", scan_steps: bool = False,
-        mesh: Mesh | None = None) -> tuple[jax.Array, jax.Array]:
+        executor: str = "auto", mesh: Mesh | None = None,
+        copies: int = 1) -> tuple[jax.Array, jax.Array]:
   """Applies ``comp`` with the chosen executor.
 
   Args:
@@ -266,21 +288,23 @@ def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineC
     comp: compositions drawn for these ``N`` images with ``config``.
     config: the :class:`~jiqa.distortions.compose.EngineConfig` they were drawn with.
     executor: one of :data:`EXECUTORS` (static).
-    scan_steps: for ``"batched"``, see :func:`apply_compositions`.
     mesh: optional mesh whose axes all shard the batch: the ``"per_image"``
       executor then runs each device's images on that device (``jax.shard_map``;
       the results do not depend on the mesh). ``N`` must be divisible by its size.
+    copies: each drawn composition repeated this many times (see
+      :func:`apply_compositions`; the per-image executor does not need it).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
 
   Example:
-    >>> dist, maps = run(images, comp, config=cfg, executor="per_image")
+    >>> cfg = compose.EngineConfig(types=("darken",), max_distortions=1)
+    >>> comp = compose.sample_compositions(jax.random.key(0), 2, cfg)
+    >>> dist, maps = run(jnp.full((2, 8, 8, 3), 0.5), comp, config=cfg, executor="per_image")
   """
   if resolve_executor(executor) == "batched":
-    return apply_compositions(images, comp, caps=compose.capacities(images.shape[0], config),
-                              scan_steps=scan_steps)
-  fn = functools.partial(apply_per_image, allowed=tuple(table.index(t) for t in config.types))
+    return apply_compositions(images, comp, config=config, copies=copies)
+  fn = functools.partial(apply_per_image, config=config)
   if mesh is not None and mesh.size > 1:
     if images.shape[0] % mesh.size:
       raise ValueError(f"images: a batch of {images.shape[0]} does not split over the "
@@ -291,9 +315,8 @@ def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineC
   return fn(images, comp)
 
 
-def apply_shared(images: jax.Array, types: jax.Array, levels: jax.Array, op_keys: jax.Array,
-                 mask_keys: jax.Array, mask_kinds: jax.Array, *,
-                 allowed: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
+def apply_shared(images: jax.Array, comp: compose.Composition, *,
+                 config: compose.EngineConfig) -> tuple[jax.Array, jax.Array]:
   """Applies one composition (types, keys, masks) to ``N`` images with their own levels.
 
   Only the chosen op runs at each step (``lax.switch`` on an unbatched index),
@@ -301,23 +324,35 @@ def apply_shared(images: jax.Array, types: jax.Array, levels: jax.Array, op_keys
 
   Args:
     images: float32 ``(N, H, W, 3)``.
-    types: int32 ``(K,)`` table indices (-1: no step).
-    levels: float32 ``(N, K)``.
-    op_keys, mask_keys, mask_kinds: ``(K,)``.
-    allowed: static table indices that may occur in ``types``.
+    comp: one :class:`~jiqa.distortions.compose.Composition`: ``types``,
+      ``op_keys``, ``mask_keys``, ``mask_kinds`` of shape ``(1, K)`` and
+      ``levels`` ``(1, K)`` (shared) or ``(N, K)`` (one row per image).
+    config: the :class:`~jiqa.distortions.compose.EngineConfig` it was drawn with.
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
 
+  Raises:
+    ValueError: if ``comp`` is not one composition with levels for ``1`` or ``N`` images.
+
   Example:
-    >>> c = compose.sample_compositions(key, 1, cfg)
-    >>> dist, maps = apply_shared(image[None], c.types[0], c.levels, c.op_keys[0],
-    ...                           c.mask_keys[0], c.mask_kinds[0], allowed=tuple(range(25)))
+    >>> cfg = compose.EngineConfig(types=("darken",), max_distortions=1)
+    >>> c = compose.sample_compositions(jax.random.key(0), 1, cfg)
+    >>> c = c._replace(levels=jnp.array([[0.5], [1.0]]) * c.levels)
+    >>> dist, maps = apply_shared(jnp.full((2, 8, 8, 3), 0.5), c, config=cfg)
+    >>> bool(maps[1].min() <= maps[0].min())
+    True
   """
   n, h, w, _ = images.shape
-  branch_of, ops = _switch_ops(allowed, shared_key=True)
-  x, step_masks = _scan_steps(images, (types, levels.T, op_keys, mask_keys, mask_kinds),
-                              ops, branch_of, h, w)                     # masks (K, H, W)
-  k = types.shape[0]
+  k = comp.types.shape[-1]
+  if comp.types.shape != (1, k) or comp.levels.shape not in ((1, k), (n, k)):
+    raise ValueError(f"comp: expected one composition, types (1, K) and levels (1, K) or "
+                     f"(N, K) = ({n}, {k}); got types {comp.types.shape} and levels "
+                     f"{comp.levels.shape}.")
+  levels = jnp.broadcast_to(comp.levels, (n, k))
+  types = comp.types[0]
+  branch_of, ops = _switch_ops(config.type_indices, shared_key=True)
+  x, step_masks = _scan_steps(images, (types, levels.T, comp.op_keys[0], comp.mask_keys[0],
+                                       comp.mask_kinds[0]), ops, branch_of, h, w)  # (K, H, W)
   return x, _maps(jnp.broadcast_to(step_masks[:, None], (k, n, h, w)),
                   jnp.broadcast_to(types[:, None], (k, n)), levels.T)

@@ -7,9 +7,8 @@ steps. Its unit is one whole-image distortion at KADID's L5 (level 1); two
 full-image steps at level 0.5 weigh as much as one at level 1, and a step on a
 quarter of the image a quarter of it. The scale is comparable across types as
 far as KADID's five levels are; it is the engine's definition, not a human
-judgement. Measured against KADID-10k's MOS (``python -m
-experiments.kadid_severity_check``), the nominal level orders 73.7% of
-within-content cross-type pairs like the MOS (PSNR 75.7%, SSIM 73.3%).
+judgement; ``python -m experiments.kadid_severity_check`` measures how well it
+agrees with KADID-10k's MOS.
 
 The mixed mode draws each member's masks once more to measure its coverage
 (masks are cheap next to the ops; the executor draws them again when applying).
@@ -36,9 +35,10 @@ The maps are relative to the pristine image; in both modes
 ``severity == map_severity(maps)`` (float rounding aside).
 
 Example:
-  >>> tier = make_tier(jax.random.key(0), image, 4)
+  >>> image = jnp.full((32, 32, 3), 0.5)
+  >>> tier = make_tier(jax.random.key(0), image, n=4, config={"types": ("darken", "jpeg")})
   >>> tier.images.shape, bool(jnp.all(jnp.diff(tier.severity) > 0))
-  ((4, 256, 256, 3), True)
+  ((4, 32, 32, 3), True)
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions import compose, execute, masks, table, triplets
+from jiqa.distortions import compose, execute, masks, triplets
 
 TIER_MODES = ("mixed", "scaled")
 
@@ -118,10 +118,9 @@ def _make_tier_scaled(key, image, n, config):
   k_comp, k_f = jax.random.split(key)
   comp = compose.sample_compositions(k_comp, 1, config)
   f = tier_factors(k_f, n)
-  allowed = tuple(table.index(t) for t in config.types)
   images, maps = execute.apply_shared(
-      jnp.broadcast_to(image, (n,) + image.shape), comp.types[0], f[:, None] * comp.levels,
-      comp.op_keys[0], comp.mask_keys[0], comp.mask_kinds[0], allowed=allowed)
+      jnp.broadcast_to(image, (n,) + image.shape), comp._replace(levels=f[:, None] * comp.levels),
+      config=config)
   unit, _ = _unit_severity(comp, *image.shape[:2])
   return Tier(images, f * unit[0], maps)
 
@@ -150,16 +149,13 @@ def _make_tiers(key, images, n, config, mode, executor="per_image", mesh=None):
     comp = jax.tree.map(lambda a: a[rows], comp)
     scale = severity.reshape(-1) / unit[rows]
     comp = comp._replace(levels=jnp.clip(comp.levels * scale[:, None], -1.0, 1.0))
-  if executor == "batched" and mode == "scaled":  # n copies of each composition
-    caps = tuple(tuple(c * n for c in row) for row in compose.capacities(b, config))
-    out, maps = execute.apply_compositions(jnp.repeat(images, n, axis=0), comp, caps=caps)
-  else:
-    out, maps = execute.run(jnp.repeat(images, n, axis=0), comp, config=config,
-                            executor=executor, mesh=mesh)
+  # Scaled: n copies of each composition, so n times the capacities of b images.
+  out, maps = execute.run(jnp.repeat(images, n, axis=0), comp, config=config,
+                          executor=executor, mesh=mesh, copies=n if mode == "scaled" else 1)
   return Tier(out.reshape(b, n, h, w, 3), severity, maps.reshape(b, n, h, w, -1))
 
 
-def make_tier(key: jax.Array, image: jax.typing.ArrayLike, n: int, config=None, *,
+def make_tier(key: jax.Array, image: jax.typing.ArrayLike, *, n: int, config=None,
               mode: str = "mixed", executor: str = "auto") -> Tier:
   """``n`` images of one content with strictly increasing severity.
 
@@ -180,7 +176,10 @@ def make_tier(key: jax.Array, image: jax.typing.ArrayLike, n: int, config=None, 
     relative to ``image``.
 
   Example:
-    >>> tier = make_tier(jax.random.key(0), image, 5, {"max_distortions": 2})
+    >>> tier = make_tier(jax.random.key(0), jnp.full((16, 16, 3), 0.5), n=3,
+    ...                  config={"types": ("darken", "white_noise"), "max_distortions": 2})
+    >>> tier.severity.shape
+    (3,)
   """
   image = triplets.check_images(image, 3)
   if n < 1:
@@ -191,7 +190,7 @@ def make_tier(key: jax.Array, image: jax.typing.ArrayLike, n: int, config=None, 
                                                   mode, execute.resolve_executor(executor)))
 
 
-def make_tiers(key: jax.Array, images: jax.typing.ArrayLike, n: int, config=None, *,
+def make_tiers(key: jax.Array, images: jax.typing.ArrayLike, *, n: int, config=None,
                mode: str = "mixed", executor: str = "auto", mesh=None) -> Tier:
   """Tiers for a batch ``(B, H, W, 3)``: ``Tier((B, n, H, W, 3), (B, n), (B, n, H, W, T))``.
 
@@ -202,9 +201,10 @@ def make_tiers(key: jax.Array, images: jax.typing.ArrayLike, n: int, config=None
   (the tiers do not depend on them).
 
   Example:
-    >>> tiers = make_tiers(jax.random.key(0), images, 4)
+    >>> tiers = make_tiers(jax.random.key(0), jnp.full((2, 16, 16, 3), 0.5), n=4,
+    ...                    config={"types": ("darken",)})
     >>> tiers.severity.shape
-    (8, 4)
+    (2, 4)
   """
   images = triplets.check_images(images, 4, "images")
   if n < 1:

@@ -20,9 +20,12 @@ The compositions are applied by one of the executors of
 op on GPU/TPU; the same triplets either way).
 
 Example:
-  >>> ref, dist, maps = make_triplet(jax.random.key(0), image, default_config())
-  >>> trip = make_triplets(jax.random.key(1), images, EngineConfig(max_distortions=2))
-  >>> trip.maps.shape   # (B, H, W, 25)
+  >>> image = jnp.full((32, 32, 3), 0.5)
+  >>> ref, dist, maps = make_triplet(jax.random.key(0), image, config={"types": ("darken",)})
+  >>> trip = make_triplets(jax.random.key(1), jnp.stack([image, image]),
+  ...                      config=compose.EngineConfig(types=("darken", "jpeg"), max_distortions=2))
+  >>> trip.maps.shape
+  (2, 32, 32, 25)
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions import compose, execute, table
+from jiqa.distortions import compose, execute
 
 
 class Triplet(NamedTuple):
@@ -59,13 +62,11 @@ def check_images(images: jax.typing.ArrayLike, ndim: int, name: str = "image") -
 @functools.partial(jax.jit, static_argnames="config")
 def _make_triplet(key, image, config):
   comp = compose.sample_compositions(key, 1, config)
-  allowed = tuple(table.index(t) for t in config.types)
-  dist, maps = execute.apply_shared(image[None], comp.types[0], comp.levels, comp.op_keys[0],
-                            comp.mask_keys[0], comp.mask_kinds[0], allowed=allowed)
+  dist, maps = execute.apply_shared(image[None], comp, config=config)
   return Triplet(image, dist[0], maps[0])
 
 
-def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, config=None) -> Triplet:
+def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, *, config=None) -> Triplet:
   """A random composition applied to one image: ``(reference, distorted, maps)``.
 
   Args:
@@ -76,24 +77,25 @@ def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, config=None) -> Tr
 
   Returns:
     ``Triplet(reference (H, W, 3), distorted (H, W, 3), maps (H, W, T))``; the
-    image drawn is the same as ``make_triplets(key, image[None], config)[i][0]``.
+    image drawn is the same as ``make_triplets(key, image[None], config=config)[i][0]``.
 
   Example:
-    >>> ref, dist, maps = make_triplet(jax.random.key(0), image)
+    >>> ref, dist, maps = make_triplet(jax.random.key(0), jnp.full((16, 16, 3), 0.5),
+    ...                                config={"types": ("darken", "white_noise")})
+    >>> maps.shape
+    (16, 16, 25)
   """
   return _make_triplet(key, check_images(image, 3), compose.as_engine_config(config))
 
 
-@functools.partial(jax.jit, static_argnames=("config", "executor", "scan_steps", "mesh"))
-def _make_triplets(key, images, config, executor, scan_steps, mesh):
+@functools.partial(jax.jit, static_argnames=("config", "executor", "mesh"))
+def _make_triplets(key, images, config, executor, mesh):
   comp = compose.sample_compositions(key, images.shape[0], config)
-  return execute.run(images, comp, config=config, executor=executor, scan_steps=scan_steps,
-                     mesh=mesh)
+  return execute.run(images, comp, config=config, executor=executor, mesh=mesh)
 
 
-def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None, *,
-                  executor: str = "auto", scan_steps: bool = False,
-                  mesh=None) -> Triplet:
+def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, *, config=None,
+                  executor: str = "auto", mesh=None) -> Triplet:
   """Triplets for a batch ``(B, H, W, 3)``: each op runs only on the images that use it.
 
   Jitted with the options static (compiles once per batch shape and config).
@@ -104,15 +106,14 @@ def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None, *,
     config: :class:`~jiqa.distortions.compose.EngineConfig`, ``ConfigDict`` or ``None``.
     executor: ``"auto"`` (``"per_image"`` on CPU, ``"batched"`` on GPU/TPU),
       ``"per_image"`` or ``"batched"``: see :mod:`jiqa.distortions.execute`.
-    scan_steps: for ``"batched"``, trades compile time for run time
-      (:func:`~jiqa.distortions.execute.apply_compositions`).
     mesh: optional mesh sharding the batch (see :func:`~jiqa.distortions.execute.run`).
 
   Returns:
     ``Triplet(reference, distorted, maps (B, H, W, T))``.
 
   Example:
-    >>> trip = make_triplets(jax.random.key(0), images, default_config())
+    >>> images = jnp.full((4, 16, 16, 3), 0.5)
+    >>> trip = make_triplets(jax.random.key(0), images, config={"types": ("darken",)})
     >>> trip.distorted.shape == images.shape
     True
   """
@@ -120,7 +121,7 @@ def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, config=None, *,
   # The reference is the input array itself (returning it from the jitted
   # function would copy it: one more batch-sized buffer per call).
   dist, maps = _make_triplets(key, images, compose.as_engine_config(config),
-                              execute.resolve_executor(executor), scan_steps, mesh)
+                              execute.resolve_executor(executor), mesh)
   return Triplet(images, dist, maps)
 
 
@@ -128,7 +129,8 @@ def swap(triplet: Triplet) -> Triplet:
   """The same pair with roles swapped: ``(distorted, reference, -maps)``.
 
   Example:
-    >>> swap(swap(trip)).maps is not None
-    True
+    >>> t = Triplet(jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5))
+    >>> swap(t).maps.tolist()
+    [-0.5, -0.5]
   """
   return Triplet(triplet.distorted, triplet.reference, -triplet.maps)

@@ -72,11 +72,11 @@ def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int
     keys = data_lib.example_keys(k, crops_per_image)
     crops = jax.vmap(lambda kk: data_lib.random_crop(
         jax.random.fold_in(kk, 0), image[None], crop_size=crop_size, flip=False))(keys)
-    trip = distortions.make_triplets(jax.random.fold_in(k, 1), crops, engine)
-    tier = distortions.make_tiers(jax.random.fold_in(k, 2), crops, tier_size, engine,
+    trip = distortions.make_triplets(jax.random.fold_in(k, 1), crops, config=engine)
+    tier = distortions.make_tiers(jax.random.fold_in(k, 2), crops, n=tier_size, config=engine,
                                   mode=tier_mode)
-    scaled = (distortions.make_tiers(jax.random.fold_in(k, 3), crops, tier_size, engine,
-                                     mode="scaled") if scaled_tiers else None)
+    scaled = (distortions.make_tiers(jax.random.fold_in(k, 3), crops, n=tier_size,
+                                     config=engine, mode="scaled") if scaled_tiers else None)
     return crops, trip, tier, scaled
 
   parts = [jax.device_get(one_image(jax.random.fold_in(key, i), images[i]))

@@ -197,11 +197,11 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
   batch = {}
   if batch_size:
     ref, dist, maps = distortions.make_triplets(
-        jax.random.fold_in(key, 2), sharded(crops(0, batch_size)), engine, mesh=mesh)
+        jax.random.fold_in(key, 2), sharded(crops(0, batch_size)), config=engine, mesh=mesh)
     batch.update(reference=ref, distorted=dist, maps=maps)
   if tier_batch_size:
     refs = sharded(crops(1, tier_batch_size))
-    tiers = distortions.make_tiers(jax.random.fold_in(key, 3), refs, tier_size, engine,
+    tiers = distortions.make_tiers(jax.random.fold_in(key, 3), refs, n=tier_size, config=engine,
                                    mode=tier_mode, mesh=mesh)
     batch.update(tier_images=tiers[0], tier_severity=tiers[1], tier_reference=refs)
   return batch

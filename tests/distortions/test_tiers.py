@@ -45,7 +45,7 @@ def test_map_severity():
 def test_scaled_tier_psnr_maps_and_determinism(photos):
   decreasing = 0
   for i in range(8):
-    tier = distortions.make_tier(jax.random.key(i), photos[i % 4], 4, CFG, mode="scaled")
+    tier = distortions.make_tier(jax.random.key(i), photos[i % 4], n=4, config=CFG, mode="scaled")
     imgs, sev, maps = map(np.asarray, tier)
     assert imgs.shape == (4, 64, 64, 3) and maps.shape == (4, 64, 64, 25)
     assert np.all(np.diff(sev) > 0) and sev[0] > 0
@@ -56,14 +56,14 @@ def test_scaled_tier_psnr_maps_and_determinism(photos):
     assert np.abs(maps[-1]).max() > 0                                # never pristine
     decreasing += np.all(np.diff(_psnr(imgs, photos[i % 4])) < 0)
   assert decreasing >= 7, f"only {decreasing}/8 tiers get strictly worse"
-  again = distortions.make_tier(jax.random.key(3), photos[3], 4, CFG, mode="scaled")
+  again = distortions.make_tier(jax.random.key(3), photos[3], n=4, config=CFG, mode="scaled")
   np.testing.assert_array_equal(again.images, distortions.make_tier(
-      jax.random.key(3), photos[3], 4, CFG, mode="scaled").images)
+      jax.random.key(3), photos[3], n=4, config=CFG, mode="scaled").images)
 
 
 @pytest.mark.parametrize("mode", ["scaled", "mixed"])
 def test_batched_tiers(photos, mode):
-  tiers = distortions.make_tiers(jax.random.key(11), photos, 3, CFG, mode=mode)
+  tiers = distortions.make_tiers(jax.random.key(11), photos, n=3, config=CFG, mode=mode)
   imgs, sev, maps = map(np.asarray, tiers)
   assert imgs.shape == (4, 3, 64, 64, 3) and sev.shape == (4, 3) and maps.shape[:2] == (4, 3)
   assert np.all(np.diff(sev, axis=1) > 0) and np.all(sev > 0)
@@ -80,7 +80,7 @@ def test_batched_tiers(photos, mode):
 
 
 def test_mixed_tiers_mix_types_and_reach_full_strength(photos):
-  tiers = distortions.make_tiers(jax.random.key(5), np.repeat(photos, 4, axis=0), 4, CFG)
+  tiers = distortions.make_tiers(jax.random.key(5), np.repeat(photos, 4, axis=0), n=4, config=CFG)
   maps = np.asarray(tiers.maps)
   present = np.any(maps != 0, axis=(2, 3))                          # (B, n, T)
   # Members of a tier carry their own compositions: most tiers mix different type sets.
@@ -91,20 +91,20 @@ def test_mixed_tiers_mix_types_and_reach_full_strength(photos):
   top = np.abs(maps).max(axis=(1, 2, 3, 4))
   assert np.all(top <= 1 + 1e-6) and np.mean(top > 0.999) >= 0.6, top
   # Deterministic given the key.
-  again = distortions.make_tiers(jax.random.key(5), np.repeat(photos, 4, axis=0), 4, CFG)
+  again = distortions.make_tiers(jax.random.key(5), np.repeat(photos, 4, axis=0), n=4, config=CFG)
   np.testing.assert_array_equal(tiers.images, again.images)
-  one = distortions.make_tier(jax.random.key(2), photos[0], 5, CFG)
+  one = distortions.make_tier(jax.random.key(2), photos[0], n=5, config=CFG)
   assert one.images.shape == (5, 64, 64, 3) and np.all(np.diff(np.asarray(one.severity)) > 0)
 
 
 def test_tier_factors_and_bad_arguments(photos):
   f = np.asarray(distortions.tier_factors(jax.random.key(0), 6))
   assert np.all(np.diff(f) >= 0.2 / 6 - 1e-6) and f[-1] == 1.0 and f[0] > 0
-  one = distortions.make_tier(jax.random.key(0), photos[0], 1, CFG)
+  one = distortions.make_tier(jax.random.key(0), photos[0], n=1, config=CFG)
   assert one.images.shape == (1, 64, 64, 3)
   with pytest.raises(ValueError, match="n:"):
-    distortions.make_tier(jax.random.key(0), photos[0], 0, CFG)
+    distortions.make_tier(jax.random.key(0), photos[0], n=0, config=CFG)
   with pytest.raises(ValueError, match="n:"):
-    distortions.make_tiers(jax.random.key(0), photos, 0, CFG)
+    distortions.make_tiers(jax.random.key(0), photos, n=0, config=CFG)
   with pytest.raises(ValueError, match="mode"):
-    distortions.make_tiers(jax.random.key(0), photos, 3, CFG, mode="shuffled")
+    distortions.make_tiers(jax.random.key(0), photos, n=3, config=CFG, mode="shuffled")

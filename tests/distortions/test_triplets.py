@@ -16,7 +16,7 @@ import scipy.ndimage
 import skimage.color
 
 from jiqa import distortions, images
-from jiqa.distortions import compose, execute
+from jiqa.distortions import compose, execute, triplets
 
 # A cheap subset spanning six groups keeps compilation short.
 TYPES = ("gaussian_blur", "jpeg", "white_noise", "darken", "mean_shift", "pixelate",
@@ -109,7 +109,7 @@ def test_single_full_mask_step_is_the_op_and_the_map_its_signed_level(name, phot
   cfg = distortions.EngineConfig(types=(name,), max_distortions=1, pristine_prob=0.0,
                                  mask_kinds=("full",), mask_probs=(1.0,))
   key = jax.random.key(3)
-  ref, dist, maps = distortions.make_triplet(key, photos[0], cfg)
+  ref, dist, maps = distortions.make_triplet(key, photos[0], config=cfg)
   comp = distortions.sample_compositions(key, 1, cfg)
   level = float(comp.levels[0, 0])
   expected = distortions.apply(name, comp.op_keys[0, 0], photos[0], level)
@@ -124,7 +124,7 @@ def test_single_full_mask_step_is_the_op_and_the_map_its_signed_level(name, phot
 
 def test_batched_triplets_maps_convention_and_swap(photos):
   batch = np.concatenate([photos] * 4)                          # 16 images
-  trip = distortions.make_triplets(jax.random.key(4), batch, CFG)
+  trip = distortions.make_triplets(jax.random.key(4), batch, config=CFG)
   maps, dist, ref = map(np.asarray, (trip.maps, trip.distorted, trip.reference))
   assert maps.shape == batch.shape[:3] + (25,) and maps.dtype == np.float32
   assert np.abs(maps).max() <= 1.0 and dist.min() >= 0 and dist.max() <= 1
@@ -142,9 +142,9 @@ def test_batched_triplets_maps_convention_and_swap(photos):
   np.testing.assert_array_equal(swapped.distorted, trip.reference)
   np.testing.assert_array_equal(swapped.maps, -trip.maps)
   # Deterministic given the key; another key gives another batch.
-  again = distortions.make_triplets(jax.random.key(4), batch, CFG)
+  again = distortions.make_triplets(jax.random.key(4), batch, config=CFG)
   np.testing.assert_array_equal(again.maps, trip.maps)
-  other = distortions.make_triplets(jax.random.key(5), batch, CFG)
+  other = distortions.make_triplets(jax.random.key(5), batch, config=CFG)
   assert np.abs(np.asarray(other.distorted) - dist).max() > 0.01
 
 
@@ -153,12 +153,9 @@ def test_executors_equal_a_loop_of_single_images(photos, executor):
   batch = jnp.asarray(np.concatenate([photos, photos[::-1]]))   # 8 images
   comp = distortions.sample_compositions(jax.random.key(6), 8, CFG)
   dist, maps = jax.jit(lambda x, c: execute.run(x, c, config=CFG, executor=executor))(batch, comp)
-  allowed = tuple(distortions.index(n) for n in TYPES)
-  single = jax.jit(lambda x, t, lv, ko, km, kk: distortions.apply_shared(
-      x[None], t, lv[None], ko, km, kk, allowed=allowed))
+  single = jax.jit(lambda x, c: distortions.apply_shared(x[None], c, config=CFG))
   for i in range(8):
-    d1, m1 = single(batch[i], comp.types[i], comp.levels[i], comp.op_keys[i],
-                    comp.mask_keys[i], comp.mask_kinds[i])
+    d1, m1 = single(batch[i], jax.tree.map(lambda a: a[i:i + 1], comp))
     np.testing.assert_allclose(dist[i], d1[0], atol=2e-5)
     np.testing.assert_allclose(maps[i], m1[0], atol=1e-6)
 
@@ -166,26 +163,26 @@ def test_executors_equal_a_loop_of_single_images(photos, executor):
 def test_per_image_executor_on_a_mesh_gives_the_same_sharded_batch(photos):
   from jiqa.training import mesh as mesh_lib
   batch = jnp.asarray(np.concatenate([photos, photos[::-1]]))   # 8 images, 8 fake devices
-  plain = distortions.make_triplets(jax.random.key(7), batch, CFG, executor="per_image")
+  plain = distortions.make_triplets(jax.random.key(7), batch, config=CFG, executor="per_image")
   mesh = mesh_lib.make_mesh()
   assert mesh.size == 8
   with jax.set_mesh(mesh):
     sharded = jax.device_put(batch, mesh_lib.batch_sharding(mesh))
-    trip = distortions.make_triplets(jax.random.key(7), sharded, CFG, executor="per_image",
+    trip = distortions.make_triplets(jax.random.key(7), sharded, config=CFG, executor="per_image",
                                      mesh=mesh)
   assert trip.maps.sharding.spec == mesh_lib.batch_sharding(mesh).spec
   np.testing.assert_allclose(trip.distorted, plain.distorted, atol=2e-6)
   np.testing.assert_array_equal(trip.maps, plain.maps)
   with pytest.raises(ValueError, match="executor"):
-    distortions.make_triplets(jax.random.key(7), batch, CFG, executor="gpu")
+    distortions.make_triplets(jax.random.key(7), batch, config=CFG, executor="gpu")
   with pytest.raises(ValueError, match="does not split"):
-    distortions.make_triplets(jax.random.key(7), batch[:6], CFG, executor="per_image", mesh=mesh)
+    distortions.make_triplets(jax.random.key(7), batch[:6], config=CFG, executor="per_image", mesh=mesh)
 
 
 def test_single_triplet_equals_batch_of_one(photos):
   key = jax.random.key(8)
-  one = distortions.make_triplet(key, photos[1], CFG)
-  batch = distortions.make_triplets(key, photos[1:2], CFG)
+  one = distortions.make_triplet(key, photos[1], config=CFG)
+  batch = distortions.make_triplets(key, photos[1:2], config=CFG)
   np.testing.assert_allclose(one.distorted, batch.distorted[0], atol=2e-5)
   np.testing.assert_allclose(one.maps, batch.maps[0], atol=1e-6)
 
@@ -193,9 +190,9 @@ def test_single_triplet_equals_batch_of_one(photos):
 @pytest.mark.slow  # vmap turns the switch into a select over every op: slow to compile
 def test_single_triplet_works_under_vmap(photos):
   keys = jax.random.split(jax.random.key(9), 2)
-  vm = jax.vmap(lambda k, x: distortions.make_triplet(k, x, CFG))(keys, jnp.asarray(photos[:2]))
+  vm = jax.vmap(lambda k, x: distortions.make_triplet(k, x, config=CFG))(keys, jnp.asarray(photos[:2]))
   for i in range(2):
-    np.testing.assert_allclose(vm.maps[i], distortions.make_triplet(keys[i], photos[i], CFG).maps,
+    np.testing.assert_allclose(vm.maps[i], distortions.make_triplet(keys[i], photos[i], config=CFG).maps,
                                atol=1e-6)
 
 
@@ -203,8 +200,8 @@ def test_config_dict_and_dataclass_agree_and_bad_input_raises(photos):
   cd = distortions.default_config()
   cd.types, cd.max_distortions = TYPES, 2
   assert isinstance(cd, ml_collections.ConfigDict)
-  a = distortions.make_triplet(jax.random.key(1), photos[0], cd)
-  b = distortions.make_triplet(jax.random.key(1), photos[0], CFG)
+  a = distortions.make_triplet(jax.random.key(1), photos[0], config=cd)
+  b = distortions.make_triplet(jax.random.key(1), photos[0], config=CFG)
   np.testing.assert_array_equal(a.maps, b.maps)
   with pytest.raises(ValueError, match="unknown fields"):
     distortions.as_engine_config({"max_steps": 2})
@@ -213,9 +210,9 @@ def test_config_dict_and_dataclass_agree_and_bad_input_raises(photos):
   with pytest.raises(ValueError, match="unknown distortion"):
     distortions.EngineConfig(types=("blurr",))
   with pytest.raises(ValueError, match="image"):
-    distortions.make_triplet(jax.random.key(0), photos, CFG)
+    distortions.make_triplet(jax.random.key(0), photos, config=CFG)
   with pytest.raises(ValueError, match="images"):
-    distortions.make_triplets(jax.random.key(0), (photos * 255).astype(np.uint8), CFG)
+    distortions.make_triplets(jax.random.key(0), (photos * 255).astype(np.uint8), config=CFG)
 
 
 def _axis_measure(axis, img):
@@ -243,3 +240,33 @@ def test_map_sign_matches_the_measured_change_on_its_axis(name, photos):
         _axis_measure(spec.axis, distortions.apply(name, jax.random.key(0), img, level))
         - _axis_measure(spec.axis, img) for img in photos[:3]])
     assert np.sign(change) == np.sign(value), (name, level, change)
+
+
+def test_executors_take_one_shape_and_refuse_compositions_over_capacity(photos):
+  batch = jnp.asarray(np.concatenate([photos, photos]))         # 8 images
+  comp = distortions.sample_compositions(jax.random.key(6), 8, CFG)
+  # Every image gets the same type at step 0: over the batched executor's capacity.
+  crowded = comp._replace(types=comp.types.at[:, 0].set(distortions.index("darken")))
+  with pytest.raises(ValueError, match="capacity"):
+    execute.apply_compositions(batch, crowded, config=CFG)
+  # Under jit the check is in the graph: the images it could not distort come out NaN.
+  dist, _ = jax.jit(lambda x, c: execute.apply_compositions(x, c, config=CFG))(batch, crowded)
+  assert np.isnan(np.asarray(dist)).any()
+  with pytest.raises(ValueError, match="one composition"):
+    distortions.apply_shared(batch, comp, config=CFG)
+  with pytest.raises(TypeError):
+    distortions.make_triplets(jax.random.key(0), batch, CFG)  # config is keyword-only
+
+
+def test_make_triplets_compiles_once_for_equal_configs(photos):
+  batch = jnp.asarray(photos)
+  a = distortions.EngineConfig(types=("darken", "white_noise"), max_distortions=2)
+  b = distortions.EngineConfig(types=("darken", "white_noise"), max_distortions=2)
+  assert a == b and a is not b
+  fn = triplets._make_triplets
+  fn.clear_cache()
+  distortions.make_triplets(jax.random.key(0), batch, config=a)
+  distortions.make_triplets(jax.random.key(1), batch, config=b)
+  distortions.make_triplets(jax.random.key(2), batch, config={"types": ("darken", "white_noise"),
+                                                              "max_distortions": 2})
+  assert fn._cache_size() == 1
