@@ -39,8 +39,8 @@ For the anti-symmetric models ``s(r | x) = -s(x | r)`` and ``s(r | r) = 0``: a
 score of 0 means "as good as ``r``", negative "worse". Why the anchored form
 is the default: the anti-symmetric forms must also work out *which* image of
 the pair is distorted, while magnitude features (error energy, structure loss)
-are symmetric and enter only through products with direction cues (measured
-comparison: ``benchmarks/training.py``'s docstring).
+are symmetric and enter only through products with direction cues (the measured
+comparison is quoted in ``benchmarks/training.py``'s docstring).
 
 Example:
   >>> scorer = make_scorer(backbone="stats", width=8, depth=2, antisymmetric=False,

@@ -63,7 +63,14 @@ def build_models(config: ml_collections.ConfigDict, *, num_types: int, rngs: nnx
   scorer task too, and trained through the ranking loss only).
 
   Example:
-    >>> m = build_models(cfg, num_types=25, rngs=nnx.Rngs(0))  # doctest: +SKIP
+    >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,
+    ...     "model": {"scorer": {"backbone": "stats", "width": 4, "depth": 1,
+    ...                          "antisymmetric": False}},
+    ...     "optim": {"learning_rate": 1e-3, "warmup_steps": 1, "weight_decay": 0.0,
+    ...               "clip_norm": 1.0}})
+    >>> m = build_models(cfg, num_types=25, rngs=nnx.Rngs(0))
+    >>> m.map_predictor is None, type(m.scorer).__name__
+    (True, 'ReferenceAnchoredScorer')
   """
   from jiqa import models as models_lib  # The models package is imported on use.
 
@@ -85,7 +92,15 @@ def make_optimizer(config: ml_collections.ConfigDict, *, total_steps: int
   """AdamW with linear warm-up and cosine decay, after global-norm clipping.
 
   Example:
-    >>> tx = make_optimizer(cfg, total_steps=100)  # doctest: +SKIP
+    >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,
+    ...     "model": {"scorer": {"backbone": "stats", "width": 4, "depth": 1,
+    ...                          "antisymmetric": False}},
+    ...     "optim": {"learning_rate": 1e-3, "warmup_steps": 1, "weight_decay": 0.0,
+    ...               "clip_norm": 1.0}})
+    >>> tx = make_optimizer(cfg, total_steps=100)
+    >>> updates, _ = tx.update({"w": jnp.ones(2)}, tx.init({"w": jnp.zeros(2)}), {"w": jnp.zeros(2)})
+    >>> float(updates["w"][0])  # the first step's learning rate is 0 (warm-up)
+    0.0
   """
   o = config.optim
   if total_steps < 1:
@@ -103,7 +118,14 @@ def create(config: ml_collections.ConfigDict, *, num_types: int, total_steps: in
   """Builds the models from ``config.seed`` and returns ``(graphdef, state)``.
 
   Example:
-    >>> graphdef, state = create(cfg, num_types=25, total_steps=10)  # doctest: +SKIP
+    >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,
+    ...     "model": {"scorer": {"backbone": "stats", "width": 4, "depth": 1,
+    ...                          "antisymmetric": False}},
+    ...     "optim": {"learning_rate": 1e-3, "warmup_steps": 1, "weight_decay": 0.0,
+    ...               "clip_norm": 1.0}})
+    >>> graphdef, state = create(cfg, num_types=25, total_steps=10)
+    >>> sorted(state)
+    ['opt_state', 'params', 'rest', 'step']
   """
   # rbg keys make parameter initialisation ~8x faster to compile on CPU than threefry.
   rngs = nnx.Rngs(jax.random.key(int(config.seed), impl="rbg"))
@@ -119,7 +141,14 @@ def merge(graphdef: nnx.GraphDef, state: dict[str, Any]) -> Models:
   """The NNX models of a train state (for evaluation and inference).
 
   Example:
-    >>> models = merge(graphdef, state)  # doctest: +SKIP
+    >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,
+    ...     "model": {"scorer": {"backbone": "stats", "width": 4, "depth": 1,
+    ...                          "antisymmetric": False}},
+    ...     "optim": {"learning_rate": 1e-3, "warmup_steps": 1, "weight_decay": 0.0,
+    ...               "clip_norm": 1.0}})
+    >>> graphdef, state = create(cfg, num_types=25, total_steps=10)
+    >>> merge(graphdef, state).map_predictor is None
+    True
   """
   return nnx.merge(graphdef, state["params"], state["rest"])
 
