@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 import time
@@ -34,6 +35,12 @@ from jiqa.metrics import correlation
 _regulator = weights  # the module; evaluate's `weights` argument shadows the name
 
 __all__ = ["evaluate", "save_png", "save_html", "budget", "fit", "io", "sampling", "surface", "weights"]
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _draw_points(seed, n, mos_range):
+  """Latin-hypercube points as one compiled program (eagerly, each op would compile)."""
+  return sampling.sample_points(jax.random.key(seed), n, mos_range)
 
 
 def _integer(value, name: str, low: int, why: str) -> int:
@@ -97,12 +104,17 @@ def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arr
     raise ValueError(f"phi must be a finite number > -1 (Beta-model precision), got {phi}.")
   block = _integer(block, "block", 1, "pairs per block side")
   mos, preds, std, w = io.validate_inputs(mos, predictions, std, weights)
+  lo, hi = float(mos.min()), float(mos.max())
   if samples is None:
     num_samples = _integer(num_samples, "num_samples", 3, "the surface fit needs 3 points")
-  num_points = num_samples if samples is None else len(np.asarray(samples))
+    num_points = num_samples
+  else:
+    pts = sampling.check_points(samples, (lo, hi))
+    if pts.shape[0] < 3:
+      raise ValueError(f"samples: the surface fit needs at least 3 sample points, got {pts.shape[0]}.")
+    num_points = pts.shape[0]
   budget.check(mos.size, num_points, len(preds), block=block, dtype=dtype,
                devices=1 if mesh is None else mesh.devices.size)
-  lo, hi = float(mos.min()), float(mos.max())
   with jax.enable_x64(True):  # each a single compiled program (eager ops would compile one by one)
     if std is None:
       std_source = f"beta(phi={phi:g})"
@@ -118,12 +130,7 @@ def evaluate(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arr
   else:
     weights_source = "given"
   if samples is None:
-    draw = jax.jit(lambda seed: sampling.sample_points(jax.random.key(seed), num_samples, (lo, hi)))
-    pts = np.asarray(draw(seed), np.float64)
-  else:
-    pts = sampling.check_points(samples, (lo, hi))
-    if pts.shape[0] < 3:
-      raise ValueError(f"samples: the surface fit needs at least 3 sample points, got {pts.shape[0]}.")
+    pts = np.asarray(_draw_points(seed, num_samples, (lo, hi)), np.float64)
   t0 = time.perf_counter()
   values = surface.surface(mos, preds, pts, std=std * std_scale, weights=w, methods=methods,
                            dtype=dtype, mesh=mesh, progress=progress, block=block)
