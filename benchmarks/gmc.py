@@ -1,6 +1,11 @@
 """GMC speed and memory: jiqa vs a numpy baseline with the reference's structure.
 
 Prints, in one run:
+  * the whole ``jiqa gmc`` process (start, import, compile, surface, fit, exit) on the full
+    kadid10k surface of one model (DeepWSD) and of all six, each run twice in a fresh
+    subprocess: first with an empty compilation cache (a fresh temporary
+    ``JIQA_JAX_CACHE``), then with the cache the first run filled; wall and CPU seconds,
+    side by side with the numpy baseline below and the ratio;
   * seconds for the full kadid10k surface of one model (100 points x PLCC/SRCC/KRCC)
     in float32 and float64, on one device and spread over all CPU cores (a mesh);
   * the same surface timed with a numpy baseline that follows the reference
@@ -11,6 +16,7 @@ Prints, in one run:
   * on a GPU: the kadid10k timings and an N = 23,200 synthetic run.
 
 Usage: python benchmarks/gmc.py [--reference DIR] [--baseline-points 2] [--skip-100k]
+                                [--cli-only] [--dtype float64]
 """
 
 import argparse
@@ -23,7 +29,9 @@ if "--child-100k" not in sys.argv:  # one CPU device per core, so a mesh can use
 
 import pathlib  # noqa: E402
 import resource  # noqa: E402
+import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import jax  # noqa: E402
@@ -50,6 +58,60 @@ def baseline_point(y, s, w, p, q, qd, method):
     p = np.unique(p, return_inverse=True)[1].astype(float)
   u, v = (y[:, None] - y[None, :])[iu], (p[:, None] - p[None, :])[iu]
   return np.sum(wt * u * v) / np.sqrt(np.sum(wt * u * u) * np.sum(wt * v * v))
+
+
+def baseline_seconds(y, s, w, p, pts, k):
+  """(wall, CPU) seconds per point and method of the reference-structured loop (first k points)."""
+  t0, c0 = time.perf_counter(), time.process_time()
+  with np.errstate(divide="ignore", invalid="ignore"):
+    for q, qd in pts[:k]:
+      for method in ("PLCC", "SRCC", "KRCC"):
+        baseline_point(y, np.where(s > 0, s, np.inf), w, p, q, qd, method)
+  return (time.perf_counter() - t0) / (3 * k), (time.process_time() - c0) / (3 * k)
+
+
+def cli_run(argv, cache):
+  """(wall s, CPU s of the child, its stdout) of one whole `jiqa gmc` process."""
+  env = dict(os.environ, JIQA_JAX_CACHE=str(cache))
+  env.pop("XLA_FLAGS", None)  # the CLI sets one CPU device per core itself
+  exe = shutil.which("jiqa") or os.path.join(os.path.dirname(sys.executable), "jiqa")
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)
+  t0 = time.perf_counter()
+  out = subprocess.run([exe, "gmc", *argv, "--quiet"], capture_output=True, text=True, env=env)
+  wall = time.perf_counter() - t0
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
+  if out.returncode:
+    raise RuntimeError(out.stderr[-2000:])
+  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+  return wall, cpu, out.stdout
+
+
+def cli_benchmark(ref, per_point_method, cpu_per_point_method, dtype):
+  """Whole-process CLI seconds, cold and cached, beside the baseline's seconds.
+
+  Wall-clock ratios are the figure of merit on a quiet machine; the CPU-second ratio is
+  printed too because it moves less when other processes share the cores.
+  """
+  table = pd.read_csv(ref / "predictions.csv", nrows=1)
+  models = [c for c in table.columns if c not in ("mos", "std")]
+  pts = len(pd.read_csv(ref / "samples.csv"))
+  print(f"whole `jiqa gmc` process, kadid10k, {pts} points x 3 methods, {dtype} "
+        f"(baseline {per_point_method:.2f} s per point and method):")
+  for label, cols in (("1 model (DeepWSD)", ["DeepWSD"]), (f"{len(models)} models", models)):
+    argv = ["--pred-file", str(ref / "predictions.csv"), "--sample-file", str(ref / "samples.csv"),
+            "--pred-cols", ",".join(cols), "--dtype", dtype]
+    base = per_point_method * pts * 3 * len(cols)
+    base_cpu = cpu_per_point_method * pts * 3 * len(cols)
+    cache = pathlib.Path(tempfile.mkdtemp(prefix="jiqa-jax-cache-"))
+    try:
+      for run in ("first (cold cache)", "second (cached)"):
+        wall, cpu, stdout = cli_run(argv, cache)
+        inner = stdout.splitlines()[0].split(", ")[-2:]
+        print(f"  {label:<18} {run:<19} {wall:6.1f} s wall, {cpu:5.1f} s CPU ({', '.join(inner)})"
+              f" | baseline {base:6.0f} s wall, {base_cpu:6.0f} s CPU | {base / wall:4.0f}x wall, "
+              f"{base_cpu / cpu:4.0f}x CPU")
+    finally:
+      shutil.rmtree(cache, ignore_errors=True)
 
 
 def synthetic(n, seed=0):
@@ -88,6 +150,8 @@ def main():
   ap.add_argument("--baseline-points", type=int, default=2)
   ap.add_argument("--skip-100k", action="store_true")
   ap.add_argument("--child-100k", action="store_true")
+  ap.add_argument("--cli-only", action="store_true", help="only the baseline and the CLI runs")
+  ap.add_argument("--dtype", default="float64", help="dtype of the CLI runs (its default)")
   args = ap.parse_args()
   if args.child_100k:
     return child_100k()
@@ -96,6 +160,14 @@ def main():
   y, s, p = table["mos"].to_numpy(), table["std"].to_numpy(), table["DeepWSD"].to_numpy()
   w = np.loadtxt(ref / "weights.txt")
   pts = pd.read_csv(ref / "samples.csv")[["Q", "Qd"]].to_numpy()
+  k = args.baseline_points
+  per, per_cpu = baseline_seconds(y, s, w, p, pts, k)
+  print(f"numpy baseline (reference structure): {per:.2f} s wall, {per_cpu:.2f} s CPU per point and "
+        f"method ({k} points x 3 methods timed; the reference takes about 1 s on 2 quiet cores); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+  cli_benchmark(ref, per, per_cpu, args.dtype)
+  if args.cli_only:
+    return None
   devices = jax.devices()
   mesh = jax.make_mesh((len(devices),), ("data",)) if len(devices) > 1 else None
   print(f"backend {jax.default_backend()}, {len(devices)} device(s), {os.cpu_count()} CPU cores; "
@@ -107,13 +179,7 @@ def main():
         continue
       results[(dtype, label)] = time_surface(y, s, w, p, pts, dtype, m)
       print(f"  jiqa {dtype:<8} {label:<12} {results[(dtype, label)]:8.1f} s")
-  k = args.baseline_points
-  t0 = time.perf_counter()
-  with np.errstate(divide="ignore", invalid="ignore"):
-    for q, qd in pts[:k]:
-      for method in ("PLCC", "SRCC", "KRCC"):
-        baseline_point(y, np.where(s > 0, s, np.inf), w, p, q, qd, method)
-  base = (time.perf_counter() - t0) / k * len(pts)
+  base = per * 3 * len(pts)
   print(f"  numpy baseline (reference structure), {k} points x 3 methods timed, scaled to "
         f"{len(pts)}: {base:.0f} s")
   for (dtype, label), t in results.items():

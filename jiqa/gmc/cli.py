@@ -203,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
   result["pred_file"] = str(args.pred_file)
   print(f"{result['num_images']} images, {len(result['samples'])} sample points, std: "
         f"{result['std_source']}, weights: {result['weights_source']}, {args.dtype}, "
-        f"{1 if mesh is None else mesh.devices.size} device(s), surface {result['seconds']['surface']:.1f} s, fit {result['seconds']['fit']:.1f} s")
+        f"{1 if mesh is None else mesh.devices.size} device(s), "
+        f"surface {result['seconds']['surface']:.1f} s, fit {result['seconds']['fit']:.1f} s")
   print(_table(result))
   for note in result.get("notes", []):
     print(f"note: {note}", file=sys.stderr)

@@ -74,7 +74,7 @@ def save_png(result: dict, path: str | pathlib.Path, *, size: int = 40, title: s
   fig.suptitle(title or f"Granularity-Modulated Correlation ({result.get('num_images', '?')} images, "
                f"{len(result['samples'])} sample points)", fontsize=14, y=1.03)
   fig.tight_layout()
-  fig.savefig(path, bbox_inches="tight")
+  fig.savefig(path, bbox_inches="tight", format="png")  # exactly `path`, whatever its suffix
   plt.close(fig)
 
 

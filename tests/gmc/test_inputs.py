@@ -267,3 +267,16 @@ def test_python_api_rejects_shapes_and_types(no_work, mos, preds, message):
 def test_python_api_rejects_bad_std_shape(no_work):
   with pytest.raises(ValueError, match=r"std must be a 1-D array .*\(2, 15\)"):
     jiqa.gmc.evaluate(np.arange(30.0), {"a": np.arange(30.0) ** 2}, std=np.full((2, 15), 0.5))
+
+
+def test_png_written_exactly_at_the_given_path(tmp_path):
+  rng = np.random.default_rng(0)
+  pts = rng.random((20, 2)) * [4, 4] + [1, 0]
+  vals = 0.5 + 0.05 * pts[:, 0]
+  result = {"models": {"m": {"PLCC": {"points": np.column_stack([pts, vals]).tolist(), "gmc": 0.6,
+                                      "bandwidth": [1.0, 1.0]}}},
+            "methods": ["PLCC"], "mos_range": [1.0, 5.0], "samples": pts.tolist(), "num_images": 20}
+  out = tmp_path / "noext"
+  jiqa.gmc.save_png(result, out, size=6)
+  assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  assert sorted(p.name for p in tmp_path.iterdir()) == ["noext"]
