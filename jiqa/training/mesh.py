@@ -31,7 +31,7 @@ sees (e.g. a GCS bucket).
 Example:
   >>> m = make_mesh()
   >>> batch_sharding(m).spec
-  PartitionSpec('data',)
+  P('data',)
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def batch_sharding(mesh: Mesh) -> NamedSharding:
 
   Example:
     >>> batch_sharding(make_mesh(1)).spec
-    PartitionSpec('data',)
+    P('data',)
   """
   return NamedSharding(mesh, P(DATA_AXIS))
 
@@ -114,7 +114,7 @@ def replicated(mesh: Mesh) -> NamedSharding:
 
   Example:
     >>> replicated(make_mesh(1)).spec
-    PartitionSpec()
+    P()
   """
   return NamedSharding(mesh, P())
 
@@ -138,6 +138,6 @@ def replicate(tree, mesh: Mesh):
 
   Example:
     >>> replicate({"w": jax.numpy.ones(2)}, make_mesh(1))["w"].sharding.spec
-    PartitionSpec()
+    P()
   """
   return jax.device_put(tree, replicated(mesh))
