@@ -101,7 +101,7 @@ class EngineConfig:
     """Table indices of :attr:`types` (the branches the executors compile).
 
     Example:
-      >>> EngineConfig(types=("jpeg", "gaussian_blur")).type_indices == (
+      >>> EngineConfig(types=("jpeg", "gaussian_blur"), max_distortions=2).type_indices == (
       ...     table.index("jpeg"), table.index("gaussian_blur"))
       True
     """

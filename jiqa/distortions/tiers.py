@@ -36,7 +36,8 @@ The maps are relative to the pristine image; in both modes
 
 Example:
   >>> image = jnp.full((32, 32, 3), 0.5)
-  >>> tier = make_tier(jax.random.key(0), image, n=4, config={"types": ("darken", "jpeg")})
+  >>> tier = make_tier(jax.random.key(0), image, n=4,
+  ...                  config={"types": ("darken", "white_noise"), "max_distortions": 2})
   >>> tier.images.shape, bool(jnp.all(jnp.diff(tier.severity) > 0))
   ((4, 32, 32, 3), True)
 """
@@ -85,7 +86,7 @@ def map_severity(maps: jax.typing.ArrayLike) -> jax.Array:
   """Distortion mass of maps ``(..., H, W, T)``: ``sum_t mean_xy |maps_t|``, shape ``(...)``.
 
   Example:
-    >>> float(map_severity(jnp.full((4, 4, 25), -0.04)))
+    >>> round(float(map_severity(jnp.full((4, 4, 25), -0.04))), 6)
     1.0
   """
   maps = jnp.asarray(maps)
@@ -202,7 +203,7 @@ def make_tiers(key: jax.Array, images: jax.typing.ArrayLike, *, n: int, config=N
 
   Example:
     >>> tiers = make_tiers(jax.random.key(0), jnp.full((2, 16, 16, 3), 0.5), n=4,
-    ...                    config={"types": ("darken",)})
+    ...                    config={"types": ("darken",), "max_distortions": 1})
     >>> tiers.severity.shape
     (2, 4)
   """

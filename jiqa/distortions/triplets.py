@@ -21,9 +21,11 @@ op on GPU/TPU; the same triplets either way).
 
 Example:
   >>> image = jnp.full((32, 32, 3), 0.5)
-  >>> ref, dist, maps = make_triplet(jax.random.key(0), image, config={"types": ("darken",)})
+  >>> ref, dist, maps = make_triplet(jax.random.key(0), image,
+  ...                                config={"types": ("darken",), "max_distortions": 1})
   >>> trip = make_triplets(jax.random.key(1), jnp.stack([image, image]),
-  ...                      config=compose.EngineConfig(types=("darken", "jpeg"), max_distortions=2))
+  ...                      config=compose.EngineConfig(types=("darken", "white_noise"),
+  ...                                              max_distortions=2))
   >>> trip.maps.shape
   (2, 32, 32, 25)
 """
@@ -81,7 +83,8 @@ def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, *, config=None) ->
 
   Example:
     >>> ref, dist, maps = make_triplet(jax.random.key(0), jnp.full((16, 16, 3), 0.5),
-    ...                                config={"types": ("darken", "white_noise")})
+    ...                                config={"types": ("darken", "white_noise"),
+    ...                                        "max_distortions": 2})
     >>> maps.shape
     (16, 16, 25)
   """
@@ -113,7 +116,8 @@ def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, *, config=None,
 
   Example:
     >>> images = jnp.full((4, 16, 16, 3), 0.5)
-    >>> trip = make_triplets(jax.random.key(0), images, config={"types": ("darken",)})
+    >>> trip = make_triplets(jax.random.key(0), images,
+    ...                      config={"types": ("darken",), "max_distortions": 1})
     >>> trip.distorted.shape == images.shape
     True
   """

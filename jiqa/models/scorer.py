@@ -47,8 +47,8 @@ Example:
   ...                      rngs=nnx.Rngs(0))
   >>> ref = jnp.full((32, 32, 3), 0.5)
   >>> s = scorer(ref, jnp.stack([ref, ref * 0.9]))
-  >>> s.shape, float(s[0]), scorer.antisymmetric
-  ((2,), 0.0, False)
+  >>> s.shape, abs(float(s[0])) < 1e-5, scorer.antisymmetric
+  ((2,), True, False)
 """
 
 from __future__ import annotations
@@ -188,8 +188,8 @@ class ReferenceAnchoredScorer(RelationalScorer):
   Example:
     >>> s = ReferenceAnchoredScorer(width=4, depth=1, rngs=nnx.Rngs(0))
     >>> r = jnp.full((2, 8, 8, 3), 0.5)
-    >>> s(r, r).tolist()
-    [0.0, 0.0]
+    >>> bool(jnp.abs(s(r, r)).max() < 1e-5)
+    True
   """
 
   antisymmetric = False
@@ -258,8 +258,8 @@ class EncoderScorer(_SymmetricAntisymmetricScorer):
 
   Example:
     >>> s = EncoderScorer(width=4, depth=1, hidden=8, rngs=nnx.Rngs(0))
-    >>> float(s(jnp.zeros((1, 8, 8, 3)), jnp.zeros((1, 8, 8, 3)))[0])
-    0.0
+    >>> abs(float(s(jnp.zeros((1, 8, 8, 3)), jnp.zeros((1, 8, 8, 3)))[0])) < 1e-6
+    True
   """
 
   def __init__(self, *, rngs: nnx.Rngs, backbone: str = "unet", width: int = 16,

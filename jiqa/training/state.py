@@ -99,7 +99,7 @@ def make_optimizer(config: ml_collections.ConfigDict, *, total_steps: int
     ...               "clip_norm": 1.0}})
     >>> tx = make_optimizer(cfg, total_steps=100)
     >>> updates, _ = tx.update({"w": jnp.ones(2)}, tx.init({"w": jnp.zeros(2)}), {"w": jnp.zeros(2)})
-    >>> float(updates["w"][0])  # the first step's learning rate is 0 (warm-up)
+    >>> abs(float(updates["w"][0]))  # the first step's learning rate is 0 (warm-up)
     0.0
   """
   o = config.optim
