@@ -14,7 +14,7 @@ Example:
   >>> distortions.apply("jpeg", jax.random.key(0), image, 0.6).shape
   (32, 32, 3)
   >>> ref, dist, maps = distortions.make_triplet(  # doctest: +SKIP
-  ...     jax.random.key(1), image, distortions.default_config())  # compiles the engine
+  ...     jax.random.key(1), image, config=distortions.default_config())  # compiles the engine
 """
 
 from jiqa.distortions import colorspace, execute, masks
