@@ -166,7 +166,7 @@ def composed_triplet(key, image, names):
       types=tuple(names), min_distortions=min(2, len(groups)), max_distortions=min(3, len(groups)),
       pristine_prob=0.0, mask_kinds=("smooth", "blobs", "rectangle", "gradient"),
       mask_probs=(0.3, 0.3, 0.2, 0.2))
-  return distortions.make_triplet(key, image, cfg)
+  return distortions.make_triplet(key, image, config=cfg)
 
 
 def _overlay(reference: np.ndarray, channel: np.ndarray):
