@@ -9,8 +9,10 @@ type (the engine's map channels, :func:`jiqa.distortions.names` order)
 * how strongly and which way: a **signed strength** in ``[-1, 1]``,
   ``s_t(A, B) = sign(d) tanh(|d|)`` with ``d = u_t(A, B) - u_t(B, A)``, the
   odd part of the network; ``sign`` and ``|.|`` are exact, and IEEE
-  subtraction is exactly anti-commutative with ``x - x = +0``, so ``s(B, A) =
-  -s(A, B)`` and ``s(A, A) = 0`` bit for bit;
+  subtraction is exactly anti-commutative, and both calls run one canonical
+  batch (the ordering with ``sum(B - A) >= 0`` first; ``d = 0`` for identical
+  images), so ``s(B, A) = -s(A, B)`` and ``s(A, A) = 0`` bit for bit, jitted or
+  not;
 
 and the map ``maps = sigmoid(q) * s`` (even times odd: anti-symmetric, in the
 engine's ``[-1, 1]`` scale, about 0 where no type acts). The image-level
@@ -185,18 +187,29 @@ class MapPredictor(nnx.Module):
     """
     a, b = check_pair(a, b)
     backbones.check_spatial(a, self.stride, name="a")
-    pix_ab, pix_ba, c_ab, c_ba = both_orderings(self.backbone, a, b, inputs=self.inputs)
     n = a.shape[0]
-    pix = jnp.concatenate([pix_ab, pix_ba], axis=0)
+    # Canonical order per sample: the ordering with sum(b - a) >= 0 goes first (that sum is
+    # exactly negated by a swap), so f(a, b) and f(b, a) run the very same batch and a
+    # sample's result never depends on its batch position (eager CPU convolutions can
+    # differ by ~1e-7 between positions); identical pairs get d = 0 explicitly.
+    first = (jnp.sum(b - a, axis=(1, 2, 3)) >= 0)[:, None, None, None]
+    same = jnp.all(a == b, axis=(1, 2, 3))[:, None, None, None]
+    x, y = jnp.where(first, a, b), jnp.where(first, b, a)
+    pix_xy, pix_yx, c_xy, c_yx = both_orderings(self.backbone, x, y, inputs=self.inputs)
+    pix = jnp.concatenate([pix_xy, pix_yx], axis=0)
     u, v = self.strength_head(pix), self.presence_head(pix)
-    d = u[:n] - u[n:]
+    pooled = self.image_head(jnp.concatenate([pix.mean(axis=(1, 2)), pix.max(axis=(1, 2))], -1))
+    pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
+    u_ab, u_ba = pick(u, first)
+    d = jnp.where(same, 0.0, u_ab - u_ba)
     strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     q = v[:n] + v[n:]
-    pooled = self.image_head(jnp.concatenate([pix.mean(axis=(1, 2)), pix.max(axis=(1, 2))], -1))
     image = (jax.nn.logsumexp(q, axis=(1, 2)) - jnp.log(float(q.shape[1] * q.shape[2]))
              + (pooled[:n] + pooled[n:]))  # parenthesised: a + b == b + a exactly
+    c_ab, c_ba = pick(jnp.concatenate([c_xy, c_yx], axis=0), first)
+    c_diff = jnp.where(same, 0.0, c_ab - c_ba)
     maps = jax.nn.sigmoid(q) * strength
-    features = jnp.concatenate([c_ab + c_ba, c_ab - c_ba], axis=-1)
+    features = jnp.concatenate([c_xy + c_yx, c_diff], axis=-1)
     return MapOutput(maps=maps, presence_logits=image, features=features, strength=strength,
                      pixel_presence_logits=q)
 
