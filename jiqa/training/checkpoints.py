@@ -176,7 +176,14 @@ class Checkpointer:
     step = self.latest_step() if step is None else int(step)
     if step is None:
       raise ValueError(f"directory: no checkpoint to restore in {self.directory}.")
-    return self._manager.restore(step, args=ocp.args.StandardRestore(state_lib.abstract(like)))
+    try:
+      return self._manager.restore(step, args=ocp.args.StandardRestore(state_lib.abstract(like)))
+    except ValueError as e:  # orbax lists every mismatched leaf over many lines
+      lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+      first = lines[1] if len(lines) > 1 else (lines[0] if lines else "")
+      raise ValueError(f"checkpoint: step {step} in {self.directory} does not fit the state "
+                       f"built from the run's config (written by other models?); first "
+                       f"mismatch: {first.rstrip(':')}") from None
 
   def wait_until_finished(self) -> None:
     """Blocks until pending asynchronous saves are written."""

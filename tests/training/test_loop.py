@@ -119,3 +119,14 @@ def test_images_folder_is_recorded_in_config_json(tiny_config, tmp_path, monkeyp
   assert saved["data"]["folder"] == str(photos)
   assert tiny_config.data.folder == ""  # the caller's config is not changed
   assert loop.load_pool(loop.load_config(tmp_path / "run")).train_names == ("a.png",)
+
+
+def test_restoring_a_checkpoint_of_other_models_is_one_line(tmp_path):
+  with checkpoints.Checkpointer(tmp_path, enable_async=False) as ckpt:
+    ckpt.save(1, {"params": {"a": jax.numpy.ones(2)}}, force=True)
+  with checkpoints.Checkpointer(tmp_path, enable_async=False) as ckpt:
+    with pytest.raises(ValueError) as info:
+      ckpt.restore({"params": {"a": jax.numpy.ones(2), "b": jax.numpy.ones(3)}})
+  message = str(info.value)
+  assert message.startswith("checkpoint: step 1 in ") and "\n" not in message
+  assert "params.b" in message
