@@ -61,10 +61,14 @@ def load_config_file(spec: str):
                        "configs/pipeline.py:smoke).")
     module_spec = importlib.util.spec_from_file_location("jiqa_run_config", path)
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    try:
+      module_spec.loader.exec_module(module)
+    except Exception as e:  # A user's file: any error it raises is reported in one line.
+      raise ValueError(f"config: {path!r} cannot be loaded: {type(e).__name__}: {e}") from None
   if not hasattr(module, "get_config"):
     raise ValueError(f"config: {path!r} defines no get_config(arg).")
   try:
     return module.get_config(arg)
-  except ValueError as e:
-    raise ValueError(f"config: {spec!r}: {e}") from None
+  except (ValueError, TypeError, KeyError, AttributeError) as e:
+    # ml_collections raises TypeError for a value of the wrong type (e.g. steps = 2.5).
+    raise ValueError(f"config: {spec!r}: {type(e).__name__}: {e}") from None
