@@ -85,20 +85,6 @@ class MapOutput(NamedTuple):
   pixel_presence_logits: jax.Array | None = None
 
 
-def check_pair(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
-               names: tuple[str, str] = ("a", "b")) -> tuple[jax.Array, jax.Array]:
-  """Checks two image batches of equal shape ``(N, H, W, 3)``; returns them as float32 arrays."""
-  a, b = jnp.asarray(a), jnp.asarray(b)
-  for x, n in zip((a, b), names):
-    if x.ndim != 4 or x.shape[-1] != 3:
-      raise ValueError(
-          f"{n} must be a batch of RGB images of shape (N, H, W, 3); got shape {x.shape}.")
-  if a.shape != b.shape:
-    raise ValueError(
-        f"{names[0]} and {names[1]} must have the same shape; got {a.shape} and {b.shape}.")
-  return a.astype(jnp.float32), b.astype(jnp.float32)
-
-
 INPUTS = ("pixels", "relational")
 
 
@@ -185,7 +171,7 @@ class MapPredictor(nnx.Module):
     Returns:
       A :class:`MapOutput`.
     """
-    a, b = check_pair(a, b)
+    a, b = backbones.check_pair(a, b)
     backbones.check_spatial(a, self.stride, name="a")
     n = a.shape[0]
     # Canonical order per sample: the ordering with sum(b - a) >= 0 goes first (that sum is
