@@ -7,9 +7,9 @@
 Every figure is measured here, batched and jitted, after a warm-up call, with
 ``block_until_ready``; the median of ``--repeats`` timed calls is reported. On a
 GPU backend the same figures are taken on the GPU (``jax.default_backend()``).
-ARNIQA's numbers are the ones quoted in jiqa's issue 3 for its PyTorch pipeline
-on this class of 2-core machine (32 images/s at 256x256, 13 at 512x384), not
-re-measured here (PyTorch is not installed). The triplet line times
+No peer figure is printed: a comparison with ARNIQA's PyTorch pipeline is only
+meaningful measured side by side in one run, which this script does not do
+(issue 14). The triplet line times
 ``make_triplets`` as users call it (``executor="auto"``: per image on CPU,
 batched on GPU/TPU); ``--executors`` adds the other executor, timed side by
 side (interleaved calls, so the ratio is fair on a noisy machine).
@@ -42,7 +42,6 @@ import numpy as np
 from jiqa import distortions, images
 
 SIZES = ((256, 256), (512, 384))          # (height, width)
-ARNIQA_PER_S = {(256, 256): 32.0, (512, 384): 13.0}
 
 
 def _images(batch, h, w):
@@ -116,7 +115,7 @@ def bench_triplets(batch_for, repeats, variants):
       per_s = b / t
       print(f"  {h}x{w}: batch {b}: {label:28s} {per_s:8.1f} triplets/s ({1000 * t / b:.2f} ms "
             f"each; first call {firsts[label]:.1f} s incl. compile; {base / t:.2f}x the first "
-            f"line); ARNIQA (quoted) {ARNIQA_PER_S[(h, w)]:.0f}/s -> {per_s / ARNIQA_PER_S[(h, w)]:.2f}x",
+            f"line)",
             flush=True)
 
 
