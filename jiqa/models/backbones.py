@@ -55,21 +55,30 @@ def check_pair(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
                names: tuple[str, str] = ("a", "b")) -> tuple[jax.Array, jax.Array]:
   """Checks two image batches of equal shape ``(N, H, W, 3)``; returns them as float32 arrays.
 
+  Integer images follow :func:`jiqa.images.integer_scale` (``uint8`` / 255, ``uint16`` / 65535,
+  other integer types refused), so a model never reads 0..255 values as if they were [0, 1].
+
   Example:
     >>> check_pair(jnp.zeros((1, 4, 4, 3)), jnp.zeros((2, 4, 4, 3)))
     Traceback (most recent call last):
     ...
     ValueError: a and b must have the same shape; got (1, 4, 4, 3) and (2, 4, 4, 3).
   """
-  a, b = jnp.asarray(a), jnp.asarray(b)
+  from jiqa import images  # The one pixel rule: uint8 / 255, uint16 / 65535, other ints refused.
+
+  out = []
   for x, n in zip((a, b), names):
+    x = x if isinstance(x, jax.Array) else jnp.asarray(x)
+    scale = images.integer_scale(x.dtype, name=n)
     if x.ndim != 4 or x.shape[-1] != 3:
       raise ValueError(
           f"{n} must be a batch of RGB images of shape (N, H, W, 3); got shape {x.shape}.")
-  if a.shape != b.shape:
-    raise ValueError(
-        f"{names[0]} and {names[1]} must have the same shape; got {a.shape} and {b.shape}.")
-  return a.astype(jnp.float32), b.astype(jnp.float32)
+    x = x.astype(jnp.float32)
+    out.append(x if scale is None else x / scale)
+  if out[0].shape != out[1].shape:
+    raise ValueError(f"{names[0]} and {names[1]} must have the same shape; got "
+                     f"{out[0].shape} and {out[1].shape}.")
+  return out[0], out[1]
 
 
 def pair_input(a: jax.Array, b: jax.Array) -> jax.Array:
