@@ -123,10 +123,10 @@ def test_missing_reference_data_fails_in_ci_and_skips_elsewhere(tmp_path):
 
 def test_ci_script_runs_the_readme_command_and_fails_on_no_tests():
   script = (REPO / ".ci" / "run").read_text()
-  assert 'python3 -m pytest -q -m "not slow" -n 2 --durations=15 tests' in script
+  assert 'python3 -m pytest -q -m "not slow" -n 2 --durations=15 --doctest-modules jiqa tests' in script
   # Its exit status handling, run with pytest replaced by one that collects nothing.
   body = script.split('rc=0\n', 1)[1].replace(
-      'python3 -m pytest -q -m "not slow" -n 2 --durations=15 tests', "(exit 5)")
+      'python3 -m pytest -q -m "not slow" -n 2 --durations=15 --doctest-modules jiqa tests', "(exit 5)")
   res = subprocess.run(["bash", "-c", "set -euo pipefail\nrc=0\n" + body], capture_output=True,
                        text=True)
   assert res.returncode == 5 and "collected no tests" in res.stderr
