@@ -35,3 +35,24 @@ def gmc_reference() -> pathlib.Path:
                   "not be skipped.", pytrace=False)
     pytest.skip(message)
   return path
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+  """Returns a function giving a folder nothing can be written in: chmod 0o555, or /sys where
+  that does not bind (root); skips the test when the machine has none."""
+
+  def make() -> str:
+    d = tmp_path / "ro"
+    d.mkdir(exist_ok=True)
+    d.chmod(0o555)
+    for cand in (str(d), "/sys"):
+      probe = os.path.join(cand, ".jiqa-probe")
+      try:
+        open(probe, "w").close()
+        os.remove(probe)
+      except OSError:
+        return cand
+    pytest.skip("no unwritable folder on this machine")
+
+  return make

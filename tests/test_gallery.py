@@ -1,7 +1,6 @@
 """`jiqa gallery` end to end on a small image (a few types; all 25 with -m slow), and every
 bad option, image or output path refused in one line before any work."""
 
-import os
 import re
 
 import numpy as np
@@ -63,21 +62,6 @@ def test_output_path_rule():
     gallery.output_path("x.jpg")
 
 
-def _readonly_dir(tmp_path):
-  """A folder nothing can be written in: chmod 0o555, or /sys where that does not bind (root)."""
-  d = tmp_path / "ro"
-  d.mkdir()
-  d.chmod(0o555)
-  for cand in (str(d), "/sys"):
-    probe = os.path.join(cand, ".jiqa-probe")
-    try:
-      open(probe, "w").close()
-      os.remove(probe)
-    except OSError:
-      return cand
-  pytest.skip("no unwritable folder on this machine")
-
-
 @pytest.mark.parametrize("case, extra, message", [
     ("types", ["--types", "bogus"], "--types: unknown distortion types \\['bogus'\\]"),
     ("types", ["--types", "jpeg,blurr"], "--types: unknown distortion types \\['blurr'\\]"),
@@ -95,14 +79,14 @@ def _readonly_dir(tmp_path):
     ("html-dir", ["--out", "{htmldir}.png", "--html"], "--html: .*HTMLDIR.html.* is a folder"),
 ])
 def test_bad_options_are_one_line_errors_before_any_work(tmp_path, capsys, monkeypatch, case,
-                                                         extra, message):
+                                                         extra, message, unwritable_dir):
   (tmp_path / "fake.png").write_text("not a png")
   (tmp_path / "adir.png").mkdir()
   (tmp_path / "HTMLDIR.html").mkdir()
   (tmp_path / "afile").write_text("x")
   subs = {"missing": tmp_path / "missing.png", "fake": tmp_path / "fake.png",
           "adir": tmp_path / "adir.png", "afile": tmp_path / "afile",
-          "htmldir": tmp_path / "HTMLDIR", "ro": _readonly_dir(tmp_path) if case == "out-readonly" else ""}
+          "htmldir": tmp_path / "HTMLDIR", "ro": unwritable_dir() if case == "out-readonly" else ""}
   argv = ["gallery", "--out", str(tmp_path / "g.png"), "--size", "64",
           *(a.format(**subs) for a in extra)]
 

@@ -19,21 +19,6 @@ class Killed(Exception):
   pass
 
 
-def _unwritable_dir(tmp_path):
-  """A folder nothing can be written in: chmod 0o555, or /sys where that does not bind (root)."""
-  d = tmp_path / "ro"
-  d.mkdir()
-  d.chmod(0o555)
-  for cand in (str(d), "/sys"):
-    probe = os.path.join(cand, ".jiqa-probe")
-    try:
-      open(probe, "w").close()
-      os.remove(probe)
-    except OSError:
-      return cand
-  pytest.skip("no unwritable folder on this machine")
-
-
 def _config_file(tmp_path, **overrides):
   """A config file: the smoke pipeline with ``section.key=value`` overrides."""
   lines = ["from jiqa.configs import pipeline", "def get_config(arg=''):",
@@ -84,9 +69,10 @@ BAD = [
 
 
 @pytest.mark.parametrize("case, args, message", BAD, ids=[c[0] for c in BAD])
-def test_bad_input_is_one_line_before_training(tmp_path, capsys, monkeypatch, case, args, message):
+def test_bad_input_is_one_line_before_training(tmp_path, capsys, monkeypatch, case, args, message,
+                                               unwritable_dir):
   _folders(tmp_path)
-  subs = {"t": tmp_path, "ro": _unwritable_dir(tmp_path) if case == "out-readonly" else ""}
+  subs = {"t": tmp_path, "ro": unwritable_dir() if case == "out-readonly" else ""}
   argv = {"--out": str(tmp_path / "run"), "--config": "pipeline:smoke"}
   for flag, value in zip(args[::2], args[1::2]):
     if value.startswith("CFG:"):
