@@ -14,7 +14,7 @@ content is scored by its mean relation to the others, ``S_i = 1/(n-1) *
 sum_{j != i} s_a(x_i | x_j)`` with ``s_a`` the anti-symmetric part
 ``(s(x | r) - s(r | x)) / 2`` (a Borda count; the ``S_i`` sum to 0).
 
-The four models (:func:`make_scorer` builds one from ``config.model.scorer``):
+The five models (:func:`make_scorer` builds one from ``config.model.scorer``):
 
 * :class:`ReferenceAnchoredScorer` (``backbone="stats", antisymmetric=False``,
   the shipped configs' default) — **not** anti-symmetric:
@@ -34,6 +34,11 @@ The four models (:func:`make_scorer` builds one from ``config.model.scorer``):
   :class:`~jiqa.models.MapPredictor`'s outputs (``A`` gains the per-type mean
   of the signed maps, ``S`` the mean absolute map and the presence logits);
   anti-symmetric.
+
+* :class:`DeviationScorer` (``backbone="deviation", antisymmetric=False``):
+  ``s(x | r) = -c * sum_k w_k d_k(r, x)`` on the perceptual deviations of
+  :mod:`jiqa.models.deviations` with positive weights summing to 1: pristine
+  best and monotone in every deviation by construction; symmetric.
 
 For the anti-symmetric models ``s(r | x) = -s(x | r)`` and ``s(r | r) = 0``: a
 score of 0 means "as good as ``r``", negative "worse". Why the anchored form
@@ -234,6 +239,65 @@ class AntisymmetricStatsScorer(RelationalScorer):
     return q[:n] - q[n:]
 
 
+class DeviationScorer(RelationalScorer):
+  """``s(x | r) = -exp(log_scale) * sum_k w_k d_k(r, x)``, ``w = softmax(theta)``: monotone by
+  construction.
+
+  ``d`` are the perceptual deviations of :mod:`jiqa.models.deviations`
+  (multi-scale gradient-magnitude, chroma and luminance similarity), each
+  ``>= 0`` and exactly 0 on identical pairs; the weights are positive and sum
+  to 1. So, whatever is learned:
+
+  * ``s(r | r) = 0`` and ``s(x | r) <= 0``: a pristine image is never ranked
+    below one of its distortions (ties only where every deviation is 0);
+  * the score is non-increasing in every deviation, so a distortion that
+    grows every deviation with its level is ordered by level;
+  * ``theta = 0`` (the initialisation, kept by weight decay) is the prior:
+    the plain mean of the deviations over kinds and scales;
+    ``log_scale`` only sets the loss's temperature, never the order.
+
+  Not anti-symmetric: the deviations are *symmetric*, ``s(r | x) = s(x | r)``,
+  so :meth:`antisymmetric_relative` is 0 and the reference-free preference is
+  1/2 (it cannot tell which image of a pair is the distorted one).
+
+  Args:
+    rngs: unused (every scorer takes it); the parameters start at the prior.
+    num_scales: scales of the deviations (the input side must be a multiple
+      of ``2**num_scales``).
+    init_scale: the initial ``exp(log_scale)``.
+
+  Example:
+    >>> s = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
+    >>> r = jax.random.uniform(jax.random.key(0), (1, 16, 16, 3))
+    >>> sc = s(r[0], jnp.concatenate([r, r * 0.9, r * 0.5]))
+    >>> bool(sc[0] == 0), bool(sc[0] > sc[1] > sc[2])
+    (True, True)
+  """
+
+  antisymmetric = False
+
+  def __init__(self, *, rngs: nnx.Rngs, num_scales: int = 4, init_scale: float = 50.0):
+    del rngs
+    from jiqa.models import deviations
+
+    self.num_scales = num_scales
+    self.stride = 2**num_scales
+    self.feature_names = tuple(deviations.feature_names(num_scales))
+    self.theta = nnx.Param(jnp.zeros((len(self.feature_names),), jnp.float32))
+    self.log_scale = nnx.Param(jnp.log(jnp.asarray(init_scale, jnp.float32)))
+
+  def weights(self) -> jax.Array:
+    """The positive weights ``softmax(theta)`` of the deviations (they sum to 1)."""
+    return jax.nn.softmax(self.theta[...])
+
+  def relative(self, reference, images):
+    from jiqa.models import deviations
+
+    r, x = self._check(reference, images)
+    d = deviations.deviation_features(r, x, num_scales=self.num_scales)
+    return -jnp.exp(self.log_scale[...]) * (d @ self.weights())
+
+
 class _SymmetricAntisymmetricScorer(RelationalScorer):
   """``s = u(S, A) - u(S, -A)`` from symmetric ``S`` and anti-symmetric ``A`` pair features."""
 
@@ -335,7 +399,9 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
 
   ``map_predictor`` given: :class:`MapFeatureScorer`; ``backbone="stats"``:
   :class:`ReferenceAnchoredScorer` (``antisymmetric=False``) or
-  :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``: :class:`EncoderScorer`.
+  :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``: :class:`EncoderScorer`;
+  ``"deviation"`` (with ``antisymmetric=False``; ``depth`` is its number of
+  scales): :class:`DeviationScorer`.
 
   Raises:
     ValueError: for ``antisymmetric=False`` with anything but the stats stem.
@@ -344,6 +410,11 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
     >>> type(make_scorer(backbone="stats", width=4, depth=1, rngs=nnx.Rngs(0))).__name__
     'AntisymmetricStatsScorer'
   """
+  if backbone == "deviation":
+    if antisymmetric or map_predictor is not None:
+      raise ValueError("backbone='deviation' is symmetric: it needs antisymmetric=False and no "
+                       "map_predictor.")
+    return DeviationScorer(num_scales=depth, rngs=rngs)
   if not antisymmetric and (backbone != "stats" or map_predictor is not None):
     raise ValueError("antisymmetric=False is implemented for backbone='stats' without a "
                      f"map_predictor; got backbone={backbone!r}.")

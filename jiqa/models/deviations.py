@@ -1,0 +1,146 @@
+"""Perceptual deviations of an image pair: multi-scale gradient, chroma and luminance similarity.
+
+Each deviation ``d_k(a, b)`` is a pooled dissimilarity of two images, grounded
+in a published perceptual principle, with two exact properties that a learned
+stem does not have:
+
+* ``d_k(r, r) = 0`` for every image ``r`` (to float rounding: the similarity
+  maps are exactly 1), and
+* ``d_k(a, b) >= 0`` (each similarity is ``(2 x y + T) / (x^2 + y^2 + T) <= 1``),
+
+so a score ``-g(d)`` with ``g`` non-decreasing and ``g(0) = 0`` ranks a
+pristine image above every distortion of it, and stays monotone in each
+deviation whatever ``g`` learns (:class:`jiqa.models.DeviationScorer`).
+
+At ``num_scales`` scales (scale 0 is GMSD's: the 8-bit luma ``255 (0.299 R +
+0.587 G + 0.114 B)`` after 2x2 average pooling; each further scale pools 2x2
+again, a coarser viewing distance), four deviations per scale:
+
+* ``gms_std``: the standard deviation of the gradient-magnitude similarity map
+  (Prewitt gradients, ``T = 170``), GMSD (Xue et al. 2014) at that scale;
+* ``gms_mean``: ``1 - mean`` of the same map (its mean pooling, as in GMSM);
+* ``chroma``: ``1 - mean`` of the chroma similarity ``S_Cb * S_Cr`` on the
+  8-bit full-range chroma centred at 0 (``T = 200``, the chroma constant of
+  FSIM_C, Zhang et al. 2011), so pure colour changes, to which a luma
+  gradient is blind, are not ties with the pristine;
+* ``luminance``: ``1 - mean`` of SSIM's luminance term on 3x3 local means
+  (``C1 = (0.01 * 255)^2``, Wang et al. 2004): mean shifts, to which gradients
+  are blind.
+
+Square roots are taken as ``sqrt(x + eps) - sqrt(eps)`` (exactly 0 at 0, finite
+gradients on identical pairs, where ``sqrt`` alone gives NaN). Edges are replicated (not zero-padded as in GMSD's MATLAB code): a border is
+not image content, and zero padding turns a mean shift into border gradients.
+Hand-written: dm-pix has SSIM only, no gradient or chroma similarity.
+
+Example:
+  >>> a = jax.random.uniform(jax.random.key(0), (2, 32, 32, 3))
+  >>> d = deviation_features(a, a * 0.8, num_scales=2)
+  >>> d.shape, bool(jnp.all(d > 0))
+  ((2, 8), True)
+  >>> float(jnp.abs(deviation_features(a, a, num_scales=2)).max())
+  0.0
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jiqa.distortions.colorspace import rgb_to_ycbcr
+
+DEVIATIONS = ("gms_std", "gms_mean", "chroma", "luminance")
+GMS_T = 170.0        # GMSD's constant for 8-bit luma.
+CHROMA_T = 200.0     # FSIM_C's constant for 8-bit chroma.
+LUMINANCE_C1 = (0.01 * 255.0)**2
+_EPS = 1e-8        # in squared 8-bit gradient units
+_EPS_STD = 1e-12   # in squared similarity units (bias 1e-6)
+
+
+def _pool2(x: jax.Array) -> jax.Array:
+  """2x2 average pooling of ``(N, H, W, C)`` (``H``, ``W`` even)."""
+  n, h, w, c = x.shape
+  return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
+
+
+def _shifted(x: jax.Array) -> jax.Array:
+  """``(N, H, W, C)`` edge-padded by 1 on both spatial sides."""
+  return jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+
+
+def _gradient_magnitude(y: jax.Array) -> jax.Array:
+  """Prewitt gradient magnitude (``/3`` normalised, as GMSD) of ``(N, H, W, 1)``, edges replicated."""
+  p = _shifted(y)
+  h, w = y.shape[1:3]
+  cols = p[:, :, :-2] - p[:, :, 2:]                      # x[j-1] - x[j+1] (correlation [1, 0, -1])
+  gx = (cols[:, :-2] + cols[:, 1:-1] + cols[:, 2:])[:, :h, :w] / 3.0
+  rows = p[:, :-2] - p[:, 2:]
+  gy = (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:])[:, :h, :w] / 3.0
+  # sqrt(. + eps) - sqrt(eps): 0 on flat regions, with a finite gradient there.
+  return jnp.sqrt(gx**2 + gy**2 + _EPS) - _EPS**0.5
+
+
+def _box3(x: jax.Array) -> jax.Array:
+  p = _shifted(x)
+  rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+  return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
+
+
+def _similarity(x: jax.Array, y: jax.Array, t: float) -> jax.Array:
+  return (2.0 * x * y + t) / (x * x + y * y + t)
+
+
+def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
+                       num_scales: int = 4) -> jax.Array:
+  """The ``4 * num_scales`` deviations of ``b`` from ``a`` (see the module docstring).
+
+  Symmetric in ``a`` and ``b``, zero on identical pairs, non-negative.
+
+  Args:
+    a, b: ``(N, H, W, 3)`` RGB images in ``[0, 1]``; ``H`` and ``W`` multiples
+      of ``2**num_scales``.
+    num_scales: number of scales (the first is at half resolution, as GMSD's).
+
+  Returns:
+    ``(N, 4 * num_scales)``, scale-major: ``[gms_std, gms_mean, chroma,
+    luminance]`` of scale 0, then of scale 1, ...
+
+  Example:
+    >>> x = jnp.full((1, 16, 16, 3), 0.5)
+    >>> deviation_features(x, x, num_scales=1).tolist()
+    [[0.0, 0.0, 0.0, 0.0]]
+  """
+  a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
+  if a.shape != b.shape or a.ndim != 4 or a.shape[-1] != 3:
+    raise ValueError(f"a, b: expected two (N, H, W, 3) batches of equal shape; got {a.shape} "
+                     f"and {b.shape}.")
+  f = 2**num_scales
+  if num_scales < 1 or a.shape[1] % f or a.shape[2] % f:
+    raise ValueError(f"a: height and width must be multiples of 2**num_scales = {f} "
+                     f"(num_scales >= 1); got {a.shape[1:3]} with num_scales={num_scales}.")
+  offset = jnp.asarray([0.0, 0.5, 0.5], jnp.float32)
+  ya, yb = 255.0 * (rgb_to_ycbcr(a) - offset), 255.0 * (rgb_to_ycbcr(b) - offset)
+  out = []
+  for _ in range(num_scales):
+    ya, yb = _pool2(ya), _pool2(yb)
+    gms = _similarity(_gradient_magnitude(ya[..., :1]), _gradient_magnitude(yb[..., :1]), GMS_T)
+    chroma = (_similarity(ya[..., 1:2], yb[..., 1:2], CHROMA_T)
+              * _similarity(ya[..., 2:3], yb[..., 2:3], CHROMA_T))
+    lum = _similarity(_box3(ya[..., :1]), _box3(yb[..., :1]), LUMINANCE_C1)
+    n = gms.shape[1] * gms.shape[2]
+    gm = gms.mean(axis=(1, 2, 3))
+    # std with ddof=1 (GMSD's), from the centred map: exactly 0 when the map is constant.
+    var = jnp.sum((gms - gm[:, None, None, None])**2, axis=(1, 2, 3)) / max(n - 1, 1)
+    std = jnp.sqrt(var + _EPS_STD) - _EPS_STD**0.5  # finite gradient at identical pairs
+    out += [std, 1.0 - gm, 1.0 - chroma.mean(axis=(1, 2, 3)), 1.0 - lum.mean(axis=(1, 2, 3))]
+  return jnp.stack(out, axis=-1)
+
+
+def feature_names(num_scales: int = 4) -> list[str]:
+  """``["gms_std@0", "gms_mean@0", "chroma@0", "luminance@0", "gms_std@1", ...]``.
+
+  Example:
+    >>> feature_names(1)
+    ['gms_std@0', 'gms_mean@0', 'chroma@0', 'luminance@0']
+  """
+  return [f"{d}@{s}" for s in range(num_scales) for d in DEVIATIONS]
+
