@@ -3,10 +3,11 @@
 * :class:`MapPredictor` — anti-symmetric distortion-map predictor ``f(a, b)``.
 * :class:`RelationalScorer` — the interface of the relational scorers,
   ``scorer(reference, images) = s(images | reference)`` with a pairwise
-  preference and a reference-free "companions" mode; its four models are
+  preference and a reference-free "companions" mode; its five models are
   :class:`ReferenceAnchoredScorer` (the shipped default, not anti-symmetric),
   :class:`AntisymmetricStatsScorer`, :class:`EncoderScorer` and
-  :class:`MapFeatureScorer` (anti-symmetric); :func:`make_scorer` builds one
+  :class:`MapFeatureScorer` (anti-symmetric) and :class:`DeviationScorer`
+  (monotone in fixed perceptual deviations); :func:`make_scorer` builds one
   from ``config.model.scorer``'s keys.
 * :mod:`jiqa.models.backbones` — the U-Net (default) and small ViT backbones.
 
@@ -23,11 +24,12 @@ Example:
 from jiqa.models.backbones import BACKBONES, SmallViT, UNet, make_backbone, total_stride
 from jiqa.models.map_predictor import MapOutput, MapPredictor
 from jiqa.models.scorer import (AntisymmetricStatsScorer, ConstantOnIdenticalPairs,
-                                EncoderScorer, MapFeatureScorer, ReferenceAnchoredScorer,
+                                DeviationScorer, EncoderScorer, MapFeatureScorer, ReferenceAnchoredScorer,
                                 RelationalScorer, make_scorer, tier_scores)
 
 __all__ = [
-    "AntisymmetricStatsScorer", "BACKBONES", "ConstantOnIdenticalPairs", "EncoderScorer",
+    "AntisymmetricStatsScorer", "BACKBONES", "ConstantOnIdenticalPairs", "DeviationScorer",
+    "EncoderScorer",
     "MapFeatureScorer", "MapOutput", "MapPredictor", "ReferenceAnchoredScorer",
     "RelationalScorer", "SmallViT", "UNet", "make_backbone", "make_scorer", "tier_scores",
     "total_stride",
