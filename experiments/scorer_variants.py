@@ -1,0 +1,256 @@
+"""Scorer variants side by side: which ordering signal, on certain orderings of held-out photos.
+
+  python -m experiments.scorer_variants --out DIR [--tiers 256] [--steps 300] [--kadid]
+
+The :class:`jiqa.models.DeviationScorer` has no stem to learn (its deviations
+are fixed functions of the pair), so its training on tiers reduces to fitting
+the 16 weights and the temperature on the tiers' deviation vectors: this
+script draws a fixed set of training tiers from the training photos of the
+pipeline config (crops of ``data.crop_size``, the training types), computes
+their deviations once and fits each variant with Adam (the loss, optimizer
+and weight decay of ``jiqa/configs/pipeline.py``), in seconds, so several
+ordering signals can be compared on the same data:
+
+* ``prior``: no training (``theta = 0``: the plain mean of the deviations);
+* ``scaled``: the levels of one composition (``make_tiers(mode="scaled")``),
+  ranked within each tier (``ranking_scope="tier"``): an order that is certain
+  for monotone ops;
+* ``scaled+nested``: also pairs ``x`` vs ``B(x)`` (a further composition
+  ``B`` on top of a tier image ``x``), within each content;
+* ``mixed``: today's signal, ``make_tiers(mode="mixed")`` ranked across the
+  batch by the engine's nominal severity (``ranking_scope="batch"``).
+
+Figures on the held-out photos (``data.holdout_images``), seen and held-out
+types, beside the shipped scorer (``jiqa.load()``) and PSNR, SSIM, MS-SSIM,
+GMSD: pairwise accuracy on scaled tiers and on nested pairs (certain
+orderings), the share of distorted images scored strictly below their
+pristine, and the pairwise accuracy on mixed tiers (the nominal cross-type
+severity: reported, not a criterion). ``--kadid`` then adds the KADID-10k
+cell yardstick of every variant (evaluation only: nothing is chosen by it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+def _parser():
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--out", required=True)
+  p.add_argument("--tiers", type=int, default=256, help="training tiers per mode")
+  p.add_argument("--steps", type=int, default=300, help="Adam steps per variant")
+  p.add_argument("--num_scales", type=int, default=4)
+  p.add_argument("--kadid", action="store_true", help="also the KADID cell yardstick")
+  p.add_argument("--kadid_size", default="384,512", help="KADID-like H,W")
+  return p
+
+
+def _chunks(fn, *arrays, chunk=32):
+  outs = [jax.device_get(fn(*(a[i:i + chunk] for a in arrays)))
+          for i in range(0, arrays[0].shape[0], chunk)]
+  return np.concatenate(outs)
+
+
+def draw_tiers(key, pool, *, engine, n_tiers, tier_size, crop_size, mode, chunk=64):
+  """Training tiers ``(B, n, S, S, 3)`` and their references, nested images ``B(x)``."""
+  from jiqa import distortions
+  from jiqa.training import data as data_lib
+
+  @jax.jit
+  def one(k):
+    refs = data_lib.random_crops(jax.random.fold_in(k, 0), pool, chunk, crop_size=crop_size)
+    t = distortions.make_tiers(jax.random.fold_in(k, 1), refs, n=tier_size, config=engine,
+                               mode=mode)
+    flat = t.images.reshape((-1,) + t.images.shape[2:])
+    nested = distortions.make_triplets(jax.random.fold_in(k, 2), flat, config=engine)[1]
+    return refs, t.images, t.severity, nested.reshape(t.images.shape)
+
+  parts = [jax.device_get(one(jax.random.fold_in(key, i))) for i in range(n_tiers // chunk)]
+  return [np.concatenate([p[j] for p in parts]) for j in range(4)]
+
+
+def features(refs, images, num_scales):
+  """Deviations ``(B, n, K)`` of tier images ``(B, n, ...)`` from their references."""
+  from jiqa.models import deviations
+
+  b, n = images.shape[:2]
+  flat = images.reshape((b * n,) + images.shape[2:])
+  f = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=num_scales))
+  return _chunks(f, np.repeat(refs, n, axis=0), flat).reshape(b, n, -1)
+
+
+def fit(d_tier, severity, *, scope, steps, d_nested=None, d_base=None, lr=0.05, wd=1e-4):
+  """Adam on ``theta``, ``log_scale`` of ``score = -exp(ls) * d @ softmax(theta)``."""
+  from jiqa.losses import ranking
+
+  params = {"theta": jnp.zeros(d_tier.shape[-1]), "log_scale": jnp.log(50.0)}
+  tx = optax.adamw(lr, weight_decay=wd)
+  opt = tx.init(params)
+
+  def score(p, d):
+    return -jnp.exp(p["log_scale"]) * (d @ jax.nn.softmax(p["theta"]))
+
+  def loss_fn(p):
+    loss = ranking.ranking_loss(score(p, d_tier), severity, kind="pairwise", scope=scope)
+    if d_nested is not None:  # pairs (x, B(x)): x ranked above
+      pair = jnp.stack([score(p, d_base), score(p, d_nested)], -1).reshape(-1, 2)
+      keep = (jnp.abs(d_nested - d_base).sum(-1) > 0).reshape(-1)  # B = identity: no pair
+      sev = jnp.broadcast_to(jnp.array([0.0, 1.0]), pair.shape)
+      pair = jnp.where(keep[:, None], pair, 0.0)
+      loss = loss + ranking.ranking_loss(pair, jnp.where(keep[:, None], sev, 0.0),
+                                         kind="pairwise")
+    return loss
+
+  @jax.jit
+  def step(p, o):
+    loss, g = jax.value_and_grad(loss_fn)(p)
+    u, o = tx.update(g, o, p)
+    return optax.apply_updates(p, u), o, loss
+
+  for _ in range(steps):
+    params, opt, loss = step(params, opt)
+  return jax.device_get(params), float(loss)
+
+
+def _acc(scores, severity):
+  from jiqa.evaluation import stats
+
+  return float(stats.tier_pairwise_accuracy(np.asarray(scores, np.float64),
+                                            np.asarray(severity, np.float64)))
+
+
+def heldout_figures(predict, data):
+  """Certain-order figures (and the mixed-tier one) of ``predict(refs, images) -> (N,)``."""
+  out = {}
+  for name in ("tier", "scaled_tier"):
+    imgs = data[f"{name}_images"]
+    b, n = imgs.shape[:2]
+    refs = np.repeat(data["crops"], n, axis=0)
+    s = predict(refs, imgs.reshape((b * n,) + imgs.shape[2:])).reshape(b, n)
+    out["mixed_acc" if name == "tier" else "scaled_acc"] = _acc(s, data[f"{name}_severity"])
+    if name == "tier":
+      s0 = predict(data["crops"], data["crops"])
+      out["below_pristine"] = float(np.mean(s < s0[:, None]))
+      nested = data["nested"]
+      sn = predict(refs, nested.reshape(s.size, *nested.shape[2:])).reshape(b, n)
+      changed = np.abs(nested - imgs).reshape(b, n, -1).max(-1) > 0
+      out["nested_acc"] = float(np.mean(np.where(s[changed] > sn[changed], 1.0,
+                                                 np.where(s[changed] == sn[changed], 0.5, 0.0))))
+  return out
+
+
+def main(argv=None) -> int:
+  a = _parser().parse_args(argv)
+  os.makedirs(a.out, exist_ok=True)
+  from flax import nnx
+
+  import jiqa
+  from jiqa import distortions, metrics
+  from jiqa.configs import pipeline
+  from jiqa.distortions import compose
+  from jiqa.evaluation import evaluate as eval_lib
+  from jiqa.models import DeviationScorer
+  from jiqa.training import loop
+
+  t0 = time.perf_counter()
+  config = pipeline.get_config("")
+  pool = loop.load_pool(config)
+  engine = compose.run_engine_config(config)
+  key = jax.random.key(0)
+  d = config.data
+  train = {}
+  for mode in ("scaled", "mixed"):
+    refs, imgs, sev, nested = draw_tiers(jax.random.fold_in(key, len(train)), pool.train,
+                                         engine=engine, n_tiers=a.tiers, tier_size=d.tier_size,
+                                         crop_size=d.crop_size, mode=mode)
+    train[mode] = {"sev": sev, "d": features(refs, imgs, a.num_scales),
+                   "d_nested": features(refs, nested, a.num_scales)}
+  print(f"training tiers drawn and featurised: {time.perf_counter() - t0:.0f} s", flush=True)
+  variants = {"prior": None}
+  fits = {}
+  s, m = train["scaled"], train["mixed"]
+  specs = {"scaled": dict(d_tier=s["d"], severity=s["sev"], scope="tier"),
+           "scaled+nested": dict(d_tier=s["d"], severity=s["sev"], scope="tier",
+                                 d_nested=np.concatenate([s["d_nested"], m["d_nested"]]),
+                                 d_base=np.concatenate([s["d"], m["d"]])),
+           "mixed": dict(d_tier=m["d"], severity=m["sev"], scope="batch")}
+  for name, kw in specs.items():
+    params, loss = fit(steps=a.steps, **kw)
+    variants[name] = params
+    fits[name] = {"final_loss": loss, "weights": np.asarray(
+        jax.nn.softmax(params["theta"])).round(4).tolist(),
+        "scale": float(np.exp(params["log_scale"]))}
+  print(json.dumps(fits, indent=1), flush=True)
+
+  def deviation_model(params):
+    sc = DeviationScorer(num_scales=a.num_scales, rngs=nnx.Rngs(0))
+    if params is not None:
+      sc.theta.value = jnp.asarray(params["theta"])
+      sc.log_scale.value = jnp.asarray(params["log_scale"])
+    graphdef, state = nnx.split(sc)
+    fn = jax.jit(lambda st, r, x: nnx.merge(graphdef, st)(r, x))
+    return lambda r, x: np.asarray(_chunks(lambda rr, xx: fn(state, rr, xx), r, x), np.float64)
+
+  shipped = jiqa.load()
+  predictors = {"shipped": lambda r, x: np.asarray(
+      _chunks(lambda rr, xx: jnp.asarray(shipped.score(xx, rr)), r, x), np.float64)}
+  predictors.update({f"deviation:{n}": deviation_model(p) for n, p in variants.items()})
+  for n in eval_lib.FR_METRICS:
+    f = jax.jit(getattr(metrics, n))
+    sign = -1.0 if n == "gmsd" else 1.0
+    predictors[n] = (lambda f, sign: lambda r, x: sign * np.minimum(np.nan_to_num(
+        np.asarray(_chunks(f, r, x), np.float64), posinf=100.0), 100.0))(f, sign)
+
+  figures = {}
+  e = config.eval
+  for i, held in enumerate((False, True)):
+    eng = compose.run_engine_config(config, heldout=held)
+    data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
+                                   pool.heldout, engine=eng, crop_size=e.crop_size,
+                                   crops_per_image=e.crops_per_image, tier_size=e.tier_size,
+                                   scaled_tiers=True)
+    flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
+    data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
+        jax.random.key(7 + i), x, config=eng)[1], flat)).reshape(data["tier_images"].shape)
+    split = "heldout_types" if held else "seen_types"
+    figures[split] = {n: heldout_figures(p, data) for n, p in predictors.items()}
+  lines = ["| predictor | split | scaled acc | nested acc | below pristine | mixed acc |",
+           "|---|---|---|---|---|---|"]
+  for split, res in figures.items():
+    for n, f in res.items():
+      lines.append(f"| {n} | {split} | {f['scaled_acc']:.3f} | {f['nested_acc']:.3f} | "
+                   f"{f['below_pristine']:.3f} | {f['mixed_acc']:.3f} |")
+  table = "\n".join(lines)
+  print(table, flush=True)
+  result = {"fits": fits, "figures": figures, "seconds": time.perf_counter() - t0}
+  if a.kadid:
+    from experiments import kadid_cells as kadid_cli
+    from jiqa import images
+    from jiqa.evaluation import kadid_cells
+
+    size = tuple(int(v) for v in a.kadid_size.split(","))
+    kpred = {n: (lambda p: lambda r, x: p(np.asarray(r), np.asarray(x)))(p)
+             for n, p in predictors.items()}
+    res = kadid_cells.evaluate(images.bundled_images(tuple(config.data.holdout_images)),
+                               kpred, size=size, progress=False)
+    result["kadid"] = {k: v for k, v in res.items() if k != "scores"}
+    print(kadid_cli.tables(res), flush=True)
+  result["seconds"] = time.perf_counter() - t0
+  with open(os.path.join(a.out, "variants.json"), "w", encoding="utf-8") as f:
+    json.dump(result, f, indent=1)
+  with open(os.path.join(a.out, "variants.md"), "w", encoding="utf-8") as f:
+    f.write(table + "\n")
+  print(f"{result['seconds']:.0f} s")
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())
