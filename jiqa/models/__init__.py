@@ -24,7 +24,8 @@ Example:
 from jiqa.models.backbones import BACKBONES, SmallViT, UNet, make_backbone, total_stride
 from jiqa.models.map_predictor import MapOutput, MapPredictor
 from jiqa.models.scorer import (AntisymmetricStatsScorer, ConstantOnIdenticalPairs,
-                                DeviationScorer, EncoderScorer, MapFeatureScorer, ReferenceAnchoredScorer,
+                                DeviationScorer, EncoderScorer, MapFeatureScorer,
+                                ReferenceAnchoredScorer,
                                 RelationalScorer, make_scorer, tier_scores)
 
 __all__ = [
