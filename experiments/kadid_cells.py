@@ -32,6 +32,8 @@ def parse_args(argv=None) -> argparse.Namespace:
   p.add_argument("--metrics", default="psnr,ssim,ms_ssim,gmsd",
                  help="Comma-separated built-in predictors ('' for none: engine PSNR only).")
   p.add_argument("--types", default="", help="Comma-separated KADID types (default all 25).")
+  p.add_argument("--size", default="384,512",
+                 help="KADID-like H,W of the photos (KADID's own 384,512; smaller is faster).")
   return p.parse_args(argv)
 
 
@@ -137,7 +139,9 @@ def main(argv=None) -> int:
     _, graphdef, state, mesh = loop.restore(a.workdir)
     predictors["scorer"] = scorer_predictor(state_lib.merge(graphdef, state).scorer, mesh)
   predictors.update({m: builtins[m] for m in metrics})
+  size = tuple(int(v) for v in a.size.split(","))
   result = kadid_cells.evaluate(photos, predictors, seed=a.seed, gmc_samples=a.gmc_samples,
+                                size=size,
                                 types=[t for t in a.types.split(",") if t] or None)
   result["seconds"]["wall"] = time.perf_counter() - t0
   if a.workdir:
