@@ -32,6 +32,7 @@ cell yardstick of every variant (evaluation only: nothing is chosen by it).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import time
@@ -156,10 +157,10 @@ def main(argv=None) -> int:
   from jiqa import distortions, metrics
   from jiqa.configs import pipeline
   from jiqa.distortions import compose
-  from jiqa.evaluation import evaluate as eval_lib
   from jiqa.models import DeviationScorer
   from jiqa.training import loop
 
+  eval_lib = importlib.import_module("jiqa.evaluation.evaluate")  # the package's name is a function
   t0 = time.perf_counter()
   config = pipeline.get_config("")
   pool = loop.load_pool(config)
@@ -167,10 +168,18 @@ def main(argv=None) -> int:
   key = jax.random.key(0)
   d = config.data
   train = {}
-  for mode in ("scaled", "mixed"):
-    refs, imgs, sev, nested = draw_tiers(jax.random.fold_in(key, len(train)), pool.train,
-                                         engine=engine, n_tiers=a.tiers, tier_size=d.tier_size,
-                                         crop_size=d.crop_size, mode=mode)
+  cache = os.path.join(a.out, f"train_tiers_{a.tiers}.npz")  # the drawn tiers (not features)
+  if os.path.isfile(cache):
+    z = np.load(cache)
+    drawn = {m: [z[f"{m}_{j}"] for j in range(4)] for m in ("scaled", "mixed")}
+  else:
+    drawn = {}
+    for i, mode in enumerate(("scaled", "mixed")):
+      drawn[mode] = draw_tiers(jax.random.fold_in(key, i), pool.train, engine=engine,
+                               n_tiers=a.tiers, tier_size=d.tier_size, crop_size=d.crop_size,
+                               mode=mode)
+    np.savez(cache, **{f"{m}_{j}": v[j] for m, v in drawn.items() for j in range(4)})
+  for mode, (refs, imgs, sev, nested) in drawn.items():
     train[mode] = {"sev": sev, "d": features(refs, imgs, a.num_scales),
                    "d_nested": features(refs, nested, a.num_scales)}
   print(f"training tiers drawn and featurised: {time.perf_counter() - t0:.0f} s", flush=True)
@@ -213,13 +222,21 @@ def main(argv=None) -> int:
   e = config.eval
   for i, held in enumerate((False, True)):
     eng = compose.run_engine_config(config, heldout=held)
-    data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
-                                   pool.heldout, engine=eng, crop_size=e.crop_size,
-                                   crops_per_image=e.crops_per_image, tier_size=e.tier_size,
-                                   scaled_tiers=True)
-    flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
-    data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
-        jax.random.key(7 + i), x, config=eng)[1], flat)).reshape(data["tier_images"].shape)
+    ecache = os.path.join(a.out, f"eval_data_{i}.npz")
+    if os.path.isfile(ecache):
+      data = dict(np.load(ecache))
+    else:
+      data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
+                                     pool.heldout, engine=eng, crop_size=e.crop_size,
+                                     crops_per_image=e.crops_per_image, tier_size=e.tier_size,
+                                     scaled_tiers=True)
+      flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
+      data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
+          jax.random.key(7 + i), x, config=eng)[1], flat)).reshape(data["tier_images"].shape)
+      keep = ("crops", "tier_images", "tier_severity", "scaled_tier_images",
+              "scaled_tier_severity", "nested")
+      data = {k: data[k] for k in keep}
+      np.savez(ecache, **data)
     split = "heldout_types" if held else "seen_types"
     figures[split] = {n: heldout_figures(p, data) for n, p in predictors.items()}
   lines = ["| predictor | split | scaled acc | nested acc | below pristine | mixed acc |",
