@@ -4,9 +4,10 @@ Each deviation ``d_k(a, b)`` is a pooled dissimilarity of two images, grounded
 in a published perceptual principle, with two exact properties that a learned
 stem does not have:
 
-* ``d_k(r, r) = 0`` for every image ``r`` (to float rounding: the similarity
-  maps are exactly 1), and
-* ``d_k(a, b) >= 0`` (each similarity is ``(2 x y + T) / (x^2 + y^2 + T) <= 1``),
+* ``d_k(r, r) = 0`` exactly, for every image ``r``, and
+* ``d_k(a, b) >= 0`` exactly: each ``1 - (2 x y + T) / (x^2 + y^2 + T)`` is
+  computed as ``(x - y)^2 / (x^2 + y^2 + T)``, which float rounding cannot make
+  negative,
 
 so a score ``-g(d)`` with ``g`` non-decreasing and ``g(0) = 0`` ranks a
 pristine image above every distortion of it, and stays monotone in each
@@ -85,8 +86,13 @@ def _box3(x: jax.Array) -> jax.Array:
   return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
 
 
-def _similarity(x: jax.Array, y: jax.Array, t: float) -> jax.Array:
-  return (2.0 * x * y + t) / (x * x + y * y + t)
+def _dissimilarity(x: jax.Array, y: jax.Array, t: float) -> jax.Array:
+  """``1 - (2 x y + t) / (x^2 + y^2 + t)``, written as ``(x - y)^2 / (x^2 + y^2 + t)``.
+
+  The same value, but exactly 0 for ``x == y`` and never negative in floats
+  (the quotient form rounds to ``1 +- 1e-7`` when fused differently).
+  """
+  return (x - y)**2 / (x * x + y * y + t)
 
 
 def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
@@ -122,16 +128,19 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
   out = []
   for _ in range(num_scales):
     ya, yb = _pool2(ya), _pool2(yb)
-    gms = _similarity(_gradient_magnitude(ya[..., :1]), _gradient_magnitude(yb[..., :1]), GMS_T)
-    chroma = (_similarity(ya[..., 1:2], yb[..., 1:2], CHROMA_T)
-              * _similarity(ya[..., 2:3], yb[..., 2:3], CHROMA_T))
-    lum = _similarity(_box3(ya[..., :1]), _box3(yb[..., :1]), LUMINANCE_C1)
+    # 1 - similarity maps, each >= 0 and exactly 0 where the pair agrees.
+    gms = _dissimilarity(_gradient_magnitude(ya[..., :1]), _gradient_magnitude(yb[..., :1]),
+                         GMS_T)
+    u = _dissimilarity(ya[..., 1:2], yb[..., 1:2], CHROMA_T)
+    v = _dissimilarity(ya[..., 2:3], yb[..., 2:3], CHROMA_T)
+    chroma = u + v * (1.0 - u)                     # 1 - S_Cb S_Cr
+    lum = _dissimilarity(_box3(ya[..., :1]), _box3(yb[..., :1]), LUMINANCE_C1)
     n = gms.shape[1] * gms.shape[2]
     gm = gms.mean(axis=(1, 2, 3))
     # std with ddof=1 (GMSD's), from the centred map: exactly 0 when the map is constant.
     var = jnp.sum((gms - gm[:, None, None, None])**2, axis=(1, 2, 3)) / max(n - 1, 1)
     std = jnp.sqrt(var + _EPS_STD) - _EPS_STD**0.5  # finite gradient at identical pairs
-    out += [std, 1.0 - gm, 1.0 - chroma.mean(axis=(1, 2, 3)), 1.0 - lum.mean(axis=(1, 2, 3))]
+    out += [std, gm, chroma.mean(axis=(1, 2, 3)), lum.mean(axis=(1, 2, 3))]
   return jnp.stack(out, axis=-1)
 
 
