@@ -1,0 +1,298 @@
+"""jiqa's distortion engine beside ARNIQA's PyTorch pipeline, measured in one run.
+
+  python benchmarks/engine_vs_arniqa.py --peer-repo PEER --peer-python PY
+      [--repeats 7] [--op-batch 8] [--op-repeats 3] [--threads 2]
+      [--skip-ops] [--skip-triplets]
+
+``PEER`` is a checkout of ARNIQA (github.com/miccunifi/ARNIQA) and ``PY`` an
+interpreter with what its ``utils/distortions.py`` imports: torch and
+torchvision (PyPI's default wheels: its JPEG path uses torchvision's codec),
+kornia, scipy, Pillow (with OpenJPEG), pyyaml, dotmap, numpy < 2.4 (on numpy
+2.4 its ``brighten`` / ``darken`` fail: ``spline()`` writes an array into a
+scalar slot). ARNIQA runs in a worker subprocess of ``PY`` (torch set to
+``--threads`` threads); jiqa runs in this process. Neither is a dependency of
+the other, and this is not a test.
+
+What is timed, both sides on the same photos (scikit-image's bundled colour
+photos, resized to the size, written once to a ``.npy`` the worker reads), the
+same batch, interleaved call by call (jiqa's call, then ARNIQA's, repeated), so
+a load that changes during the run falls on both:
+
+* composed triplets: jiqa's :func:`jiqa.distortions.make_triplets` as users call
+  it (default config: 1-4 distortions from distinct groups, continuous levels,
+  5 % pristine, spatial masks, dense ``(B, H, W, 25)`` maps), against ARNIQA's
+  ``utils.utils_data.distort_images`` (its image degradation model: 1-4
+  distortions from distinct groups, random levels), called on each image of the
+  batch in turn (a clone, since some of its ops write into their input), at
+  256x256 (batch 64) and 512x384 (batch 32). Images/s are the batch over the
+  wall time of one call; the median and the min-max over ``--repeats`` calls
+  are printed, and the ratio of the medians.
+* per op: ms per image of each of jiqa's 25 types (``jit(vmap(op))`` on a batch
+  of ``--op-batch``, level 0.6, signed types -0.6: KADID's level 3) and, where
+  ARNIQA has the type, of its function on each image at its level 3 (the third
+  value of its ``distortion_range``), interleaved op by op.
+
+The worker protocol is one JSON line each way over the worker's stdin/stdout.
+The load average (1 min) is printed with every figure: the ratio is fair under
+load (both sides see it), the absolute rates are not.
+
+On torch 2.x ARNIQA's ``impulse_noise`` indexes a tensor with a numpy array
+where torch wants a tuple (``x[coords_salt]``); a checkout needs the one-line
+patch ``x[tuple(coords_salt)] = 1`` / ``x[tuple(coords_pepper)] = 0`` in
+``utils/distortions.py``. The script prints the checkout's commit and its
+``git diff --stat``, and stops with this advice if the op fails.
+
+Example:
+  python benchmarks/engine_vs_arniqa.py --peer-repo /work/peer/ARNIQA \\
+      --peer-python /work/peer/venv/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jiqa import distortions, images
+
+SIZES = ((256, 256, 64), (512, 384, 32))          # (height, width, batch)
+
+# jiqa's type -> ARNIQA's name (its ``distortion_functions``); None: ARNIQA has no such op.
+# ARNIQA's "quantization" is KADID's #22 (grey-level thresholds applied to every
+# channel); it has no colour quantization (#6) and no denoise (#15).
+PEER_NAMES = {
+    "gaussian_blur": "gaublur", "lens_blur": "lensblur", "motion_blur": "motionblur",
+    "color_diffusion": "colordiff", "color_shift": "colorshift", "color_quantization": None,
+    "color_saturation_hsv": "colorsat1", "color_saturation_lab": "colorsat2",
+    "jpeg2000": "jpeg2000", "jpeg": "jpeg", "white_noise": "whitenoise",
+    "white_noise_color": "whitenoiseCC", "impulse_noise": "impulsenoise",
+    "multiplicative_noise": "multnoise", "denoise": None, "brighten": "brighten",
+    "darken": "darken", "mean_shift": "meanshift", "jitter": "jitter",
+    "non_eccentricity_patch": "noneccpatch", "pixelate": "pixelate",
+    "quantization": "quantization", "color_block": "colorblock", "high_sharpen": "highsharpen",
+    "contrast_change": "lincontrchange",
+}
+PEER_ONLY = ("nonlincontrchange",)
+
+WORKER = r'''
+import json, random, sys, time
+import numpy as np
+import torch
+threads = int(sys.argv[1])
+torch.set_num_threads(threads)
+sys.path.insert(0, ".")
+from utils import utils_data as U   # ARNIQA's own module (run with cwd = the checkout)
+batch = None
+
+def reply(obj):
+    sys.stdout.write(json.dumps(obj) + "\n"); sys.stdout.flush()
+
+for line in sys.stdin:
+    msg = json.loads(line)
+    cmd = msg["cmd"]
+    if cmd == "versions":
+        import PIL, kornia, torchvision
+        reply({"torch": torch.__version__, "torchvision": torchvision.__version__,
+               "numpy": np.__version__, "kornia": kornia.__version__, "Pillow": PIL.__version__,
+               "python": sys.version.split()[0], "threads": torch.get_num_threads()})
+    elif cmd == "load":
+        arr = np.load(msg["path"])                           # (N, H, W, 3) float32 in [0, 1]
+        batch = torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
+        reply({"shape": list(batch.shape)})
+    elif cmd == "compose":                                 # ARNIQA's degradation model
+        random.seed(msg["seed"]); np.random.seed(msg["seed"]); torch.manual_seed(msg["seed"])
+        t0 = time.perf_counter()
+        for img in batch:
+            U.distort_images(img.clone())
+        reply({"seconds": time.perf_counter() - t0})
+    elif cmd == "op":
+        fn = U.distortion_functions[msg["name"]]
+        value = U.distortion_range[msg["name"]][msg["level_index"]]
+        random.seed(0); np.random.seed(0); torch.manual_seed(0)
+        try:
+            t0 = time.perf_counter()
+            for img in batch[:msg.get("count", len(batch))]:
+                out = fn(img.clone(), value)
+            reply({"seconds": time.perf_counter() - t0, "value": float(value)})
+        except Exception as e:                             # reported, not fatal
+            reply({"error": f"{type(e).__name__}: {e}"})
+    elif cmd == "quit":
+        break
+'''
+
+
+class Peer:
+  """ARNIQA in a worker subprocess, one JSON line per request."""
+
+  def __init__(self, repo, python, threads):
+    self.threads = threads
+    self._src = tempfile.NamedTemporaryFile("w", suffix="_arniqa_worker.py", delete=False)
+    self._src.write(WORKER)
+    self._src.close()
+    self._proc = subprocess.Popen([python, self._src.name, str(threads)], cwd=repo,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+  def ask(self, **msg):
+    self._proc.stdin.write(json.dumps(msg) + "\n")
+    self._proc.stdin.flush()
+    line = self._proc.stdout.readline()
+    if not line:
+      raise RuntimeError("the ARNIQA worker exited (see its error above).")
+    return json.loads(line)
+
+  def close(self):
+    try:
+      self._proc.stdin.write(json.dumps({"cmd": "quit"}) + "\n")
+      self._proc.stdin.close()
+      self._proc.wait(timeout=30)
+    finally:
+      os.unlink(self._src.name)
+
+
+def _photos(h, w, batch):
+  """scikit-image's bundled colour photos, resized (bilinear, antialiased) to ``h x w``."""
+  from skimage.transform import resize
+  photos = [resize(p, (h, w), order=1, anti_aliasing=True).astype(np.float32)
+            for p in images.bundled_images(images.COLOR_PHOTOS).values()]
+  return np.clip(np.stack([photos[i % len(photos)] for i in range(batch)]), 0.0, 1.0)
+
+
+def _load():
+  return os.getloadavg()[0]
+
+
+def _git(repo, *args):
+  try:
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "(not a git checkout)"
+
+
+def _summary(rates):
+  return f"{statistics.median(rates):8.1f} /s (min {min(rates):.1f}, max {max(rates):.1f})"
+
+
+def bench_triplets(peer, tmp, repeats):
+  cfg = distortions.EngineConfig()
+  print(f"\nComposed triplets, images/s, median (min-max) of {repeats} calls, interleaved: "
+        "jiqa make_triplets (default config, masks, dense maps) vs ARNIQA distort_images per image")
+  for h, w, b in SIZES:
+    path = os.path.join(tmp, f"photos_{h}x{w}.npy")
+    np.save(path, _photos(h, w, b))
+    peer.ask(cmd="load", path=path)
+    imgs = jnp.asarray(np.load(path))
+    keys = jax.random.split(jax.random.key(1), repeats + 1)
+    t0 = time.perf_counter()
+    jax.block_until_ready(distortions.make_triplets(keys[0], imgs, config=cfg))
+    first = time.perf_counter() - t0
+    peer.ask(cmd="compose", seed=0)                              # the peer's warm-up
+    ours, theirs, loads = [], [], []
+    for r in range(repeats):
+      loads.append(_load())
+      t0 = time.perf_counter()
+      jax.block_until_ready(distortions.make_triplets(keys[r + 1], imgs, config=cfg))
+      ours.append(b / (time.perf_counter() - t0))
+      theirs.append(b / peer.ask(cmd="compose", seed=r + 1)["seconds"])
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    if max(loads) > os.cpu_count():
+      print(f"  warning: load average above the {os.cpu_count()} cores: torch's {peer.threads} "
+            "threads then wait for each other far longer than XLA's do, and the ratio is "
+            "inflated; rerun on a quieter machine.")
+    print(f"  {h}x{w}, batch {b}: jiqa {_summary(ours)}   ARNIQA {_summary(theirs)}   "
+          f"ratio {ratio:.2f}x  (per-call ratios {min(o / t for o, t in zip(ours, theirs)):.2f}-"
+          f"{max(o / t for o, t in zip(ours, theirs)):.2f}; load avg {min(loads):.1f}-"
+          f"{max(loads):.1f}; jiqa first call {first:.1f} s incl. compile)", flush=True)
+
+
+def bench_ops(peer, tmp, batch, repeats):
+  print(f"\nPer op, ms per image (batch {batch}, median of {repeats}, interleaved op by op): "
+        "jiqa jit(vmap(op)) at level 0.6 (signed types -0.6); ARNIQA's function per image at "
+        "its level 3 (the value in brackets)")
+  print(f"{'jiqa type':24s}{'ARNIQA':14s}" + "".join(
+      f"{f'{h}x{w} jiqa':>14s}{'ARNIQA':>18s}" for h, w, _ in SIZES) + f"{'load':>7s}")
+  rows = {name: [] for name in distortions.names()}
+  for h, w, _ in SIZES:
+    path = os.path.join(tmp, f"ops_{h}x{w}.npy")
+    np.save(path, _photos(h, w, batch))
+    peer.ask(cmd="load", path=path)
+    imgs = jnp.asarray(np.load(path))
+    keys = jax.random.split(jax.random.key(0), batch)
+    for name in distortions.names():
+      spec = distortions.get(name)
+      f = jax.jit(jax.vmap(spec.fn))
+      lv = jnp.full((batch,), -0.6 if spec.signed_level else 0.6, jnp.float32)
+      jax.block_until_ready(f(keys, imgs, lv))
+      pname = PEER_NAMES[name]
+      if pname:
+        peer.ask(cmd="op", name=pname, level_index=2, count=1)    # warm-up
+      ours, theirs, value = [], [], None
+      for _ in range(repeats):
+        t0 = time.perf_counter()
+        jax.block_until_ready(f(keys, imgs, lv))
+        ours.append(1000 * (time.perf_counter() - t0) / batch)
+        if pname:
+          res = peer.ask(cmd="op", name=pname, level_index=2)
+          if "error" in res:
+            raise SystemExit(f"ARNIQA's {pname} failed: {res['error']} (for impulsenoise on "
+                             "torch 2.x see the module docstring: x[tuple(coords_salt)]).")
+          theirs.append(1000 * res["seconds"] / batch)
+          value = res["value"]
+      rows[name].append((statistics.median(ours), statistics.median(theirs) if theirs else None,
+                         value, _load()))
+    for pname in PEER_ONLY:
+      res = peer.ask(cmd="op", name=pname, level_index=2, count=1)
+      times = [1000 * peer.ask(cmd="op", name=pname, level_index=2)["seconds"] / batch
+               for _ in range(repeats)]
+      rows.setdefault(pname, []).append((None, statistics.median(times), res["value"], _load()))
+  for name, cells in rows.items():
+    pname = PEER_NAMES.get(name, name) or "-"
+    line = f"{name if name in PEER_NAMES else '(ARNIQA only)':24s}{pname:14s}"
+    for ours, theirs, value, _ in cells:
+      line += f"{ours:14.2f}" if ours is not None else f"{'-':>14s}"
+      line += f"{theirs:10.2f} [{value:5g}]" if theirs is not None else f"{'-':>18s}"
+    print(line + f"{max(c[3] for c in cells):7.1f}")
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--peer-repo", required=True, help="checkout of miccunifi/ARNIQA")
+  p.add_argument("--peer-python", required=True, help="interpreter with torch etc. for it")
+  p.add_argument("--repeats", type=int, default=7, help="timed calls per size (triplets)")
+  p.add_argument("--op-batch", type=int, default=8)
+  p.add_argument("--op-repeats", type=int, default=3)
+  p.add_argument("--threads", type=int, default=2, help="torch threads of the ARNIQA worker")
+  p.add_argument("--skip-ops", action="store_true")
+  p.add_argument("--skip-triplets", action="store_true")
+  args = p.parse_args()
+  peer = Peer(args.peer_repo, args.peer_python, args.threads)
+  try:
+    v = peer.ask(cmd="versions")
+    print(f"jiqa side: jax {jax.__version__}, numpy {np.__version__}, python "
+          f"{sys.version.split()[0]}, backend {jax.default_backend()}, {os.cpu_count()} CPU cores")
+    print(f"ARNIQA side: commit {_git(args.peer_repo, 'rev-parse', '--short', 'HEAD')}, torch "
+          f"{v['torch']} ({v['threads']} threads), torchvision {v['torchvision']}, numpy "
+          f"{v['numpy']}, kornia {v['kornia']}, Pillow {v['Pillow']}, python {v['python']}")
+    diff = _git(args.peer_repo, "diff", "--stat")
+    print("ARNIQA checkout changes (git diff --stat): " + (diff.replace("\n", "; ") or "none"))
+    print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory() as tmp:
+      if not args.skip_triplets:
+        bench_triplets(peer, tmp, args.repeats)
+      if not args.skip_ops:
+        bench_ops(peer, tmp, args.op_batch, args.op_repeats)
+  finally:
+    peer.close()
+
+
+if __name__ == "__main__":
+  main()
