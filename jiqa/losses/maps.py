@@ -94,7 +94,7 @@ def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0) -> di
     >>> z = jnp.zeros((1, 2, 2, 1))
     >>> t = sparse_terms(MapOutput(z, jnp.zeros((1, 1)), z, z, z), z.at[0, 0, 0].set(0.5))
     >>> {k: round(float(v), 4) for k, v in t.items()}
-    {'presence': 1.3863, 'image': 0.6931, 'strength': 0.5}
+    {'presence': 1.3863, 'image': 0.6931, 'strength': 0.5, 'type': 0.0}
   """
   if pred.strength is None or pred.pixel_presence_logits is None:
     raise ValueError("pred must carry strength and pixel_presence_logits (a MapPredictor "
@@ -112,7 +112,28 @@ def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0) -> di
   per_type = err / jnp.maximum(jnp.sum(support, axis=(0, 1, 2)), 1.0)
   in_batch = jnp.max(image_t, axis=0)
   strength_loss = jnp.sum(per_type * in_batch) / jnp.maximum(jnp.sum(in_batch), 1.0)
-  return {"presence": pres, "image": image, "strength": strength_loss}
+  return {"presence": pres, "image": image, "strength": strength_loss,
+          "type": type_cross_entropy(jnp.asarray(pred.presence_logits), image_t)}
+
+
+def type_cross_entropy(logits: jax.Array, targets: jax.Array) -> jax.Array:
+  """Softmax cross-entropy of the image-level logits against the present types, shared equally.
+
+  Per image with at least one present type, the target distribution is
+  ``targets / sum(targets)`` over the ``T`` types (one type: its one-hot), so
+  the present types must out-rank the absent ones *among each other* (what
+  top-1 identification asks); a per-type BCE never compares types. Pristine
+  images are skipped; 0 when the batch has none with a type.
+
+  Example:
+    >>> round(float(type_cross_entropy(jnp.zeros((2, 4)), jnp.eye(2, 4))), 4)  # log 4
+    1.3863
+  """
+  n = jnp.sum(targets, axis=-1)
+  dist = targets / jnp.maximum(n, 1.0)[:, None]
+  ce = optax.losses.softmax_cross_entropy(logits, dist)
+  has = (n > 0).astype(jnp.float32)
+  return jnp.sum(ce * has) / jnp.maximum(jnp.sum(has), 1.0)
 
 
 def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber",
@@ -159,7 +180,7 @@ def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber"
 
 def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delta: float = 0.1,
              presence_weight: float = 1.0, presence_eps: float = 0.0,
-             strength_weight: float = 2.0) -> jax.Array:
+             strength_weight: float = 2.0, type_weight: float = 0.0) -> jax.Array:
   """The map predictor's loss (see the module docstring).
 
   Args:
@@ -171,11 +192,13 @@ def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delt
     presence_weight: weight of the presence term(s).
     presence_eps: ``|map|`` above which a type counts as present.
     strength_weight: weight of the strength term (``"sparse"`` only).
+    type_weight: weight of :func:`type_cross_entropy` of the image-level
+      logits (``"sparse"`` only).
 
   Returns:
     The scalar loss: ``map + presence_weight * presence``, or for
     ``"sparse"`` ``presence_weight * (presence + image) + strength_weight *
-    strength``.
+    strength + type_weight * type``.
 
   Example:
     >>> from jiqa.models import MapOutput
@@ -186,5 +209,5 @@ def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delt
   terms = map_loss_terms(pred, true_maps, kind=kind, delta=delta, presence_eps=presence_eps)
   if kind == "sparse":
     return (presence_weight * (terms["presence"] + terms["image"])
-            + strength_weight * terms["strength"])
+            + strength_weight * terms["strength"] + type_weight * terms["type"])
   return terms["map"] + presence_weight * terms["presence"]

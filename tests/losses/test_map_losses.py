@@ -126,3 +126,23 @@ def test_sparse_needs_the_new_outputs():
   spred, _ = _sparse_case()
   with pytest.raises(ValueError, match="true maps' shape"):
     map_loss(spred._replace(strength=spred.strength[..., :2]), true, kind="sparse")
+
+
+def test_type_cross_entropy_matches_numpy_and_weights_the_total():
+  from jiqa.losses.maps import type_cross_entropy
+
+  pred, true = _sparse_case()
+  logits = np.asarray(pred.presence_logits, np.float64)
+  logp = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  want = (-logp[0, 0] - logp[1, 2]) / 2  # one present type per sample
+  terms = map_loss_terms(pred, true, kind="sparse")
+  np.testing.assert_allclose(terms["type"], want, rtol=1e-5)
+  base = map_loss(pred, true, kind="sparse")
+  np.testing.assert_allclose(map_loss(pred, true, kind="sparse", type_weight=0.5),
+                             base + 0.5 * want, rtol=1e-5)
+  # Two present types share the target; a pristine image is skipped.
+  t = np.array([[1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+  l2 = np.array([[0.3, -1.0, 2.0], [5.0, 0.0, 0.0]])
+  lp = l2[0] - np.log(np.exp(l2[0]).sum())
+  np.testing.assert_allclose(type_cross_entropy(l2, t), -(lp[0] + lp[1]) / 2, rtol=1e-5)
+  assert float(type_cross_entropy(l2, np.zeros((2, 3)))) == 0.0
