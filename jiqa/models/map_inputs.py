@@ -1,0 +1,117 @@
+"""Residual statistics of an ordered pair that tell distortion *types* apart, for the map predictor.
+
+:func:`jiqa.models.pair_stats.relational_maps` says how much ``b`` differs
+from ``a`` (mean shift, contrast, structure, error energy, high-frequency and
+chroma ratios, blockiness). Which type made the difference shows more in the
+*shape* of the residual ``d = b - a`` (in full-range YCbCr): per scale (1 and
+1/2 by 2x2 average pooling) and pixel, over 3x3 windows,
+
+* ``log(c + mean(r^2))`` of the high-pass residual ``r = d - box3(d)`` per
+  channel (noise-like energy, luma and each chroma: white vs colour noise);
+* ``log((mean(r_Y^2) + c) / (mean(d_Y^2) + c))``: the high-pass share of the
+  luma error (about 0 for noise, very negative for a brightness shift);
+* ``log(mean(r_Y^4) / mean(r_Y^2)^2)``: the residual's local kurtosis (large
+  for impulse noise and other sparse errors);
+* ``mean(r_Y h_a) / sqrt(mean(r_Y^2) mean(h_a^2))`` with ``h_a`` the
+  high-pass luma of ``a``: negative for blur and denoising (the residual
+  cancels ``a``'s detail), positive for sharpening, about 0 for noise;
+* ``log(c + mean(r_Y^2)) - 2 log(mu_a + 0.05)``: residual energy relative to
+  ``a``'s local luma (multiplicative noise grows with it);
+* the local sine and cosine of the hue rotation from ``a``'s to ``b``'s
+  chroma vector (colour shift; 0 and 1 where the chroma does not turn);
+* ``log(c + max_3x3 |d_Y|)``: the largest local luma error (impulses);
+
+so :data:`NUM_RESIDUAL` = 2 x 10 channels, repeated back to full resolution.
+None of them needs to be anti-symmetric itself: the map predictor reaches
+exact anti-symmetry by running its network on both orderings
+(:mod:`jiqa.models.map_predictor`). For ``a == b`` every channel but the
+relative energy and the hue cosine (which read ``a``'s luma and chroma) is one
+constant. Hand-written: no maintained library computes these.
+
+Example:
+  >>> a = jnp.full((1, 16, 16, 3), 0.5)
+  >>> residual_maps(a, a * 0.9).shape
+  (1, 16, 16, 20)
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from jiqa.distortions.colorspace import rgb_to_ycbcr
+
+NUM_SCALES = 2
+PER_SCALE = 10
+NUM_RESIDUAL = NUM_SCALES * PER_SCALE
+
+
+def _box3(x: jax.Array) -> jax.Array:
+  """3x3 local mean per channel, edges replicated."""
+  p = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+  rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
+  return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
+
+
+def _max3(x: jax.Array) -> jax.Array:
+  """3x3 local maximum per channel, edges replicated."""
+  p = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
+  rows = jnp.maximum(jnp.maximum(p[:, :-2], p[:, 1:-1]), p[:, 2:])
+  return jnp.maximum(jnp.maximum(rows[:, :, :-2], rows[:, :, 1:-1]), rows[:, :, 2:])
+
+
+def _scale_features(ya: jax.Array, yb: jax.Array, c: float) -> jax.Array:
+  d = yb - ya
+  r = d - _box3(d)
+  ha = ya[..., :1] - _box3(ya[..., :1])
+  ry = r[..., :1]
+  e_r = _box3(r * r)
+  e_ry = e_r[..., :1]
+  e_dy = _box3(d[..., :1] ** 2)
+  kurt = jnp.log((_box3(ry**4) + c * c) / (e_ry**2 + c * c))
+  corr = _box3(ry * ha) / jnp.sqrt(e_ry * _box3(ha * ha) + c * c)
+  mult = jnp.log(c + e_ry) - 2.0 * jnp.log(_box3(ya[..., :1]) + 0.05)
+  ca, cb = _box3(ya[..., 1:] - 0.5), _box3(yb[..., 1:] - 0.5)
+  norm = jnp.sqrt(jnp.sum(ca * ca, -1, keepdims=True) * jnp.sum(cb * cb, -1, keepdims=True)
+                  + 1e-6)
+  sin = (ca[..., :1] * cb[..., 1:] - ca[..., 1:] * cb[..., :1]) / norm
+  cos = (jnp.sum(ca * cb, -1, keepdims=True) + 1e-6) / norm
+  peak = jnp.log(c + _max3(jnp.abs(d[..., :1])))
+  # Rescaled to about unit range (log energies of [0, 1] images lie in about [-9, 0]).
+  return jnp.concatenate([
+      (jnp.log(c + e_r) + 4.6) / 2.3, jnp.log((e_ry + c) / (e_dy + c)) / 2.0, kurt / 2.0,
+      corr, (mult + 4.6) / 2.3, sin, cos, (peak + 4.6) / 2.3], axis=-1)
+
+
+def residual_maps(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
+                  c: float = 1e-4) -> jax.Array:
+  """The :data:`NUM_RESIDUAL` residual statistics of ``b`` relative to ``a`` (module docstring).
+
+  Args:
+    a, b: ``(N, H, W, 3)`` RGB images in ``[0, 1]``; ``H``, ``W`` even.
+    c: stabilising constant of the ratios and logarithms.
+
+  Returns:
+    ``(N, H, W, 20)``.
+
+  Example:
+    >>> x = jnp.full((1, 8, 8, 3), 0.5)
+    >>> bool(jnp.all(jnp.isfinite(residual_maps(x, x))))
+    True
+  """
+  a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
+  if a.shape != b.shape or a.ndim != 4 or a.shape[-1] != 3:
+    raise ValueError(f"a, b: expected two (N, H, W, 3) batches of equal shape; got {a.shape} "
+                     f"and {b.shape}.")
+  if a.shape[1] % 2 or a.shape[2] % 2:
+    raise ValueError(f"a: height and width must be even; got {a.shape[1:3]}.")
+  ya, yb = rgb_to_ycbcr(a), rgb_to_ycbcr(b)
+  feats = []
+  for s in range(NUM_SCALES):
+    if s:
+      ya, yb = nnx.avg_pool(ya, (2, 2), (2, 2)), nnx.avg_pool(yb, (2, 2), (2, 2))
+    x = _scale_features(ya, yb, c)
+    f = 2**s
+    feats.append(jnp.repeat(jnp.repeat(x, f, axis=1), f, axis=2) if f > 1 else x)
+  return jnp.concatenate(feats, axis=-1)
