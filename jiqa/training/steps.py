@@ -82,6 +82,8 @@ class StepOptions:
     map_loss_kind: ``kind`` of :func:`jiqa.losses.map_loss`.
     ranking_kind: ``kind`` of :func:`jiqa.losses.ranking_loss`.
     ranking_scope: ``scope`` of :func:`jiqa.losses.ranking_loss` (``"tier"`` or ``"batch"``).
+    map_type_weight: ``type_weight`` of :func:`jiqa.losses.map_loss` (the softmax
+      cross-entropy that makes the image-level logits name the type).
 
   Example:
     >>> StepOptions(task="map").map_loss_kind
@@ -98,6 +100,7 @@ class StepOptions:
   map_loss_kind: str = "huber"
   ranking_kind: str = "listmle"
   ranking_scope: str = "tier"
+  map_type_weight: float = 0.0
 
   def __post_init__(self):
     from jiqa.losses import maps as maps_lib
@@ -129,14 +132,15 @@ class StepOptions:
                rank_weight=float(t.get("rank_weight", d.rank_weight)),
                map_loss_kind=t.get("map_loss_kind", d.map_loss_kind),
                ranking_kind=t.get("ranking_kind", d.ranking_kind),
-               ranking_scope=t.get("ranking_scope", d.ranking_scope))
+               ranking_scope=t.get("ranking_scope", d.ranking_scope),
+               map_type_weight=float(t.get("map_type_weight", d.map_type_weight)))
 
 
 def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """The keyword sizes of :func:`make_batch` for a run's ``config.task`` and ``config.data``.
 
   ``batch_size`` (triplets) is 0 for the scorer task and ``tier_batch_size``
-  0 for the map task.
+  0 for the map task; ``single_size`` is ``data.single_size`` (default 0).
 
   Example:
     >>> c = ml_collections.ConfigDict({"task": "map", "data": {"crop_size": 32,
@@ -149,12 +153,13 @@ def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return {"crop_size": int(d.crop_size),
           "batch_size": int(d.batch_size) if task in ("map", "pipeline") else 0,
           "tier_batch_size": int(d.tier_batch_size) if task in ("scorer", "pipeline") else 0,
-          "tier_size": int(d.get("tier_size", 3)), "tier_mode": d.get("tier_mode", "mixed")}
+          "tier_size": int(d.get("tier_size", 3)), "tier_mode": d.get("tier_mode", "mixed"),
+          "single_size": int(d.get("single_size", 0)) if task in ("map", "pipeline") else 0}
 
 
 def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch_size: int = 0,
                tier_batch_size: int = 0, tier_size: int = 3, tier_mode: str = "mixed",
-               mesh: Mesh | None = None) -> dict[str, jax.Array]:
+               single_size: int = 0, mesh: Mesh | None = None) -> dict[str, jax.Array]:
   """Random crops and their triplets and/or tiers, all made on the device.
 
   Args:
@@ -166,6 +171,9 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
     tier_batch_size: number of tiers (0: none).
     tier_size: images per tier.
     tier_mode: :func:`jiqa.distortions.make_tiers`' ``mode``.
+    single_size: how many of the ``batch_size`` triplets (the last ones) carry
+      exactly one distortion (``engine`` with ``min_distortions = max_distortions
+      = 1``), so that naming the one type is trained as well as composed ones.
     mesh: shard the examples along its ``"data"`` axis.
 
   Returns:
@@ -182,6 +190,8 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
   if batch_size < 0 or tier_batch_size < 0 or batch_size + tier_batch_size == 0:
     raise ValueError("batch_size and tier_batch_size must be >= 0 and not both 0; got "
                      f"{batch_size} and {tier_batch_size}.")
+  if not 0 <= single_size <= batch_size:
+    raise ValueError(f"single_size must be in [0, batch_size = {batch_size}]; got {single_size}.")
 
   def sharded(x):
     if mesh is None:
@@ -196,8 +206,17 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
   # (vmapping the single-image ones would run every op on every image).
   batch = {}
   if batch_size:
-    ref, dist, maps = distortions.make_triplets(
-        jax.random.fold_in(key, 2), sharded(crops(0, batch_size)), config=engine, mesh=mesh)
+    multi = batch_size - single_size
+    parts = []
+    if multi:
+      parts.append(distortions.make_triplets(
+          jax.random.fold_in(key, 2), sharded(crops(0, multi)), config=engine, mesh=mesh))
+    if single_size:
+      one = dataclasses.replace(engine, min_distortions=1, max_distortions=1)
+      parts.append(distortions.make_triplets(
+          jax.random.fold_in(key, 4), sharded(crops(4, single_size)), config=one, mesh=mesh))
+    ref, dist, maps = (sharded(jnp.concatenate(x)) if len(parts) > 1 else x[0]
+                       for x in zip(*parts))
     batch.update(reference=ref, distorted=dist, maps=maps)
   if tier_batch_size:
     refs = sharded(crops(1, tier_batch_size))
@@ -216,7 +235,8 @@ def map_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
   from jiqa import losses
 
   out = models.map_predictor(batch["reference"], batch["distorted"])  # maps of b rel. to a
-  loss = losses.map_loss(out, batch["maps"], kind=options.map_loss_kind)
+  kw = {"type_weight": options.map_type_weight} if options.map_type_weight else {}
+  loss = losses.map_loss(out, batch["maps"], kind=options.map_loss_kind, **kw)
   return loss, {"map_loss": loss, "map_mae": jnp.mean(jnp.abs(out.maps - batch["maps"]))}
 
 
@@ -310,7 +330,8 @@ def make_train_step(graphdef: nnx.GraphDef, config: ml_collections.ConfigDict, e
   """
   options = StepOptions.from_config(config)
   sizes = batch_sizes(config)
-  for n in (sizes["batch_size"], sizes["tier_batch_size"]):
+  for n in (sizes["batch_size"] - sizes["single_size"], sizes["single_size"],
+            sizes["tier_batch_size"]):
     if n:
       mesh_lib.check_batch_size(n, mesh)
 
