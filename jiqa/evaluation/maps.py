@@ -22,6 +22,8 @@ kinds other than ``"full"``, no pristine pairs; :func:`single_engine`):
   predicted against the true signed map over the support pixels of every
   pair, then averaged over the types; also of the magnitudes (``|map|``
   against ``|true|``) and, as baseline, of ``|B - A|`` against ``|true|``.
+  :func:`map_report` gives it for the maps (presence x strength) and, as
+  ``strength_spearman_of_strength``, for the signed-strength output alone.
 
 On **multi-distortion triplets** (the split's engine):
 :func:`presence_average_precision`, per type the average precision of the
@@ -319,6 +321,10 @@ def map_report(single: dict, single_preds: dict, multi: dict, multi_preds: dict,
       "localisation_any_type": localisation_auc(pm, true, ref, dist, any_type=True),
       "sign": sign_accuracy(pm, true, signed),
       "strength_spearman": strength_spearman(pm, true, ref, dist),
+      # The same on the signed-strength output itself (not multiplied by the presence).
+      "strength_spearman_of_strength": (
+          strength_spearman(single_preds["strength"], true, ref, dist)
+          if "strength" in single_preds else None),
       "presence_ap": presence_average_precision(multi_preds["presence_logits"], multi["maps"],
                                                 names=names, types=types),
   }
@@ -359,12 +365,14 @@ def _forward(graphdef, state, reference, distorted):
   from flax import nnx
 
   out = nnx.merge(graphdef, state)(reference, distorted)
-  return out.maps, out.presence_logits, out.pixel_presence_logits
+  strength = out.maps if out.strength is None else out.strength
+  return out.maps, out.presence_logits, out.pixel_presence_logits, strength
 
 
 def predict_maps(map_predictor, reference: np.ndarray, distorted: np.ndarray, *,
                  chunk: int = 16) -> dict[str, np.ndarray]:
-  """``maps``, ``presence_logits``, ``pixel_presence_logits`` of ``distorted`` rel. to ``reference``.
+  """``maps``, ``presence_logits``, ``pixel_presence_logits``, ``strength`` of ``distorted``
+  relative to ``reference`` (``strength`` is ``maps`` for a model without that output).
 
   The weights are arguments of one module-level jitted function (one compile
   per chunk shape, whatever the weights).
@@ -383,7 +391,8 @@ def predict_maps(map_predictor, reference: np.ndarray, distorted: np.ndarray, *,
                                           distorted[i:i + chunk]))
            for i in range(0, reference.shape[0], chunk)]
   return {name: np.concatenate([p[j] for p in parts])
-          for j, name in enumerate(("maps", "presence_logits", "pixel_presence_logits"))}
+          for j, name in enumerate(("maps", "presence_logits", "pixel_presence_logits",
+                                    "strength"))}
 
 
 _jitted_forward = None
