@@ -14,8 +14,10 @@ nearly perfect by construction). Then:
   accuracy on signed types, anti-symmetry error ``mean |f(a,b) + f(b,a)|`` and
   ``mean |f(a,a)|`` (:func:`jiqa.evaluation.stats.map_figures`); and, under
   ``"maps"``, type identification, localisation, sign and strength on
-  single-distortion pairs and presence AP on the triplets, each beside a
-  trivial baseline (:mod:`jiqa.evaluation.maps`);
+  single-distortion pairs (``config.eval.map_pairs_per_image`` random crops of
+  side ``config.eval.map_crop_size``, default ``crop_size``, per image) and
+  presence AP on the triplets, each beside a trivial baseline
+  (:mod:`jiqa.evaluation.maps`);
 * scorer and the full-reference metrics PSNR, SSIM, MS-SSIM and GMSD
   (negated, as it is a distortion) on the very same tiers, each image against
   the tier's pristine crop: within-tier Kendall tau and pairwise accuracy, and
@@ -256,7 +258,8 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
       report[name]["maps"], report[name]["_pairs"], report[name]["_pair_preds"] = (
           maps_lib.evaluate_maps(
               models.map_predictor, jax.random.fold_in(key, 10 + i), images, engine=engine,
-              crop_size=e.crop_size, pairs_per_image=int(e.get("map_pairs_per_image", 8)),
+              crop_size=int(e.get("map_crop_size", e.crop_size)),
+              pairs_per_image=int(e.get("map_pairs_per_image", 8)),
               multi=data, multi_preds=report[name]["_preds"], names=distortions.names(),
               signed=distortions.signed_types()))
   return report
