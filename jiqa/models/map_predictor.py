@@ -17,9 +17,11 @@ type (the engine's map channels, :func:`jiqa.distortions.names` order)
 and the map ``maps = sigmoid(q) * s`` (even times odd: anti-symmetric, in the
 engine's ``[-1, 1]`` scale, about 0 where no type acts). The image-level
 presence logit is the log-mean-exp of ``q`` over the pixels (between the mean
-and the maximum, so a small region can still switch a type on) plus a linear
-head on the mean- and max-pooled pixel features of both orderings, summed
-(symmetric; the whole image's texture tells types apart better than a pixel).
+and the maximum, so a small region can still switch a type on) plus a head on
+the pooled features of both orderings, summed (symmetric; the whole image's
+texture tells types apart better than a pixel): ``image_head="linear"`` reads
+the mean- and max-pooled pixel features, ``"mlp"`` also the coarse grid's,
+through one GELU layer.
 
 ``u`` and ``v`` are two 1x1-convolution heads on one network ``g`` (a backbone
 of :mod:`jiqa.models.backbones`) run on both orderings in one batched pass;
@@ -29,7 +31,13 @@ every backbone layer is per-sample, so the halves do not interact. The input of
 :func:`jiqa.models.pair_stats.relational_maps` (mean shift, contrast,
 structure and error energy, high-frequency energy and chroma ratios,
 blockiness), which make the relation between the images visible to a small
-network. Why the former design (one ``tanh``-difference head regressed on all
+network; ``inputs="residual"`` adds the 20 residual statistics of
+:func:`jiqa.models.map_inputs.residual_maps` (high-pass residual energy per
+channel, its share of the error, kurtosis, correlation with the reference's
+detail, hue rotation, peak error), which tell the *types* apart. Any features
+of the ordered pair keep exactness: it comes from running ``g`` on both
+orderings, not from the features.
+Why the former design (one ``tanh``-difference head regressed on all
 25 channels with a Huber loss) collapsed to ``maps = 0`` is measured in
 :mod:`jiqa.losses.maps`.
 
@@ -60,7 +68,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jiqa.models import backbones, pair_stats
+from jiqa.models import backbones, map_inputs, pair_stats
 
 
 class MapOutput(NamedTuple):
@@ -85,15 +93,19 @@ class MapOutput(NamedTuple):
   pixel_presence_logits: jax.Array | None = None
 
 
-INPUTS = ("pixels", "relational")
+INPUTS = ("pixels", "relational", "residual")
+IMAGE_HEADS = ("linear", "mlp")
 
 
 def pair_input(a: jax.Array, b: jax.Array, *, inputs: str = "pixels") -> jax.Array:
   """The input of ``g(a, b)``: ``[2a - 1, 2b - 1, b - a]`` (9 channels), then for
-  ``inputs="relational"`` the 44 :func:`~jiqa.models.pair_stats.relational_maps`."""
+  ``inputs="relational"`` the 44 :func:`~jiqa.models.pair_stats.relational_maps`, and for
+  ``inputs="residual"`` those and the 20 :func:`~jiqa.models.map_inputs.residual_maps`."""
   x = jnp.concatenate([2.0 * a - 1.0, 2.0 * b - 1.0, b - a], axis=-1)
-  if inputs == "relational":
+  if inputs in ("relational", "residual"):
     x = jnp.concatenate([x, pair_stats.relational_maps(a, b)], axis=-1)
+  if inputs == "residual":
+    x = jnp.concatenate([x, map_inputs.residual_maps(a, b)], axis=-1)
   return x
 
 
@@ -101,7 +113,8 @@ def input_channels(inputs: str) -> int:
   """Channels of :func:`pair_input` for ``inputs``; raises ``ValueError`` for an unknown one."""
   if inputs not in INPUTS:
     raise ValueError(f"inputs must be one of {INPUTS}; got {inputs!r}.")
-  return 9 + (pair_stats.NUM_RELATIONAL if inputs == "relational" else 0)
+  return (9 + (pair_stats.NUM_RELATIONAL if inputs != "pixels" else 0)
+          + (map_inputs.NUM_RESIDUAL if inputs == "residual" else 0))
 
 
 def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array, *,
@@ -134,7 +147,13 @@ class MapPredictor(nnx.Module):
       per-sample offset such as a uniform brightness change, and hides how
       strong a difference is) or ``"group"`` (see
       :class:`~jiqa.models.backbones.ConvBlock`).
-    inputs: ``"relational"`` (pixels and relational statistics) or ``"pixels"``.
+    inputs: ``"relational"`` (pixels and relational statistics), ``"residual"``
+      (those and the residual statistics of :mod:`jiqa.models.map_inputs`) or
+      ``"pixels"``.
+    image_head: the image-level head on the pooled features of each ordering:
+      ``"linear"`` (mean- and max-pooled pixel features) or ``"mlp"`` (a GELU
+      layer of ``2 * pixel_channels`` units on the mean- and max-pooled pixel
+      *and* coarse features; the coarse grid sees more context).
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -146,7 +165,7 @@ class MapPredictor(nnx.Module):
 
   def __init__(self, num_types: int, *, backbone: str = "unet", width: int = 16,
                depth: int = 3, patch_size: int = 8, num_heads: int = 4, norm: str = "none",
-               inputs: str = "relational", rngs: nnx.Rngs):
+               inputs: str = "relational", image_head: str = "linear", rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
@@ -159,7 +178,23 @@ class MapPredictor(nnx.Module):
     self.feature_channels = 2 * self.backbone.coarse_channels
     self.strength_head = nnx.Conv(self.backbone.pixel_channels, num_types, (1, 1), rngs=rngs)
     self.presence_head = nnx.Conv(self.backbone.pixel_channels, num_types, (1, 1), rngs=rngs)
-    self.image_head = nnx.Linear(2 * self.backbone.pixel_channels, num_types, rngs=rngs)
+    if image_head not in IMAGE_HEADS:
+      raise ValueError(f"image_head must be one of {IMAGE_HEADS}; got {image_head!r}.")
+    self.image_head_kind = image_head
+    pc, cc = self.backbone.pixel_channels, self.backbone.coarse_channels
+    if image_head == "linear":
+      self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
+    else:
+      self.image_hidden = nnx.Linear(2 * (pc + cc), 2 * pc, rngs=rngs)
+      self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
+
+  def _pooled(self, pix: jax.Array, coarse: jax.Array) -> jax.Array:
+    """Image-level logits of each ordering's pooled features (summed over the two outside)."""
+    x = [pix.mean(axis=(1, 2)), pix.max(axis=(1, 2))]
+    if self.image_head_kind == "linear":
+      return self.image_head(jnp.concatenate(x, -1))
+    x += [coarse.mean(axis=(1, 2)), coarse.max(axis=(1, 2))]
+    return self.image_head(jax.nn.gelu(self.image_hidden(jnp.concatenate(x, -1))))
 
   def __call__(self, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> MapOutput:
     """Predicts the maps of ``b`` relative to ``a``.
@@ -184,7 +219,7 @@ class MapPredictor(nnx.Module):
     pix_xy, pix_yx, c_xy, c_yx = both_orderings(self.backbone, x, y, inputs=self.inputs)
     pix = jnp.concatenate([pix_xy, pix_yx], axis=0)
     u, v = self.strength_head(pix), self.presence_head(pix)
-    pooled = self.image_head(jnp.concatenate([pix.mean(axis=(1, 2)), pix.max(axis=(1, 2))], -1))
+    pooled = self._pooled(pix, jnp.concatenate([c_xy, c_yx], axis=0))
     pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
     u_ab, u_ba = pick(u, first)
     d = jnp.where(same, 0.0, u_ab - u_ba)

@@ -15,6 +15,8 @@ T = 5
 CONFIGS = {
     "unet": dict(backbone="unet", width=8, depth=2),
     "unet_pixels": dict(backbone="unet", width=8, depth=2, inputs="pixels", norm="none"),
+    "unet_residual": dict(backbone="unet", width=8, depth=2, inputs="residual", norm="none",
+                          image_head="mlp"),
     "vit": dict(backbone="vit", width=16, depth=2, patch_size=8, num_heads=2),
 }
 
@@ -67,9 +69,10 @@ def test_exact_antisymmetry_and_zero_on_identical_pairs(predictor):
       jax.nn.sigmoid(ab.pixel_presence_logits) * ab.strength), rtol=1e-6, atol=1e-7)
 
 
-def test_random_parameters_keep_exactness():
+@pytest.mark.parametrize("inputs", ["relational", "residual"])
+def test_random_parameters_keep_exactness(inputs):
   """Exactness holds for any parameters, not only the initial ones: perturb every weight."""
-  model = MapPredictor(T, width=8, depth=2, rngs=rngs(7))
+  model = MapPredictor(T, width=8, depth=2, inputs=inputs, rngs=rngs(7))
   graphdef, state = nnx.split(model)
   leaves, tree = jax.tree.flatten(state)
   keys = jax.random.split(jax.random.key(3), len(leaves))
@@ -190,3 +193,32 @@ def test_relational_maps_signed_statistics_against_numpy():
   np.testing.assert_allclose(got[0, 0, 0, 0], want, rtol=1e-5)
   with pytest.raises(ValueError, match="multiples"):
     relational_maps(a[:, :15, :15], b[:, :15, :15])
+
+
+def test_residual_maps_against_numpy():
+  """Two of the residual statistics against a direct numpy formula, and (a, a) is constant."""
+  from jiqa.distortions.colorspace import rgb_to_ycbcr
+  from jiqa.models import map_inputs
+
+  a, b = _pair(seed=4, n=1, h=8, w=8)
+  got = np.asarray(map_inputs.residual_maps(a, b))
+  assert got.shape == (1, 8, 8, map_inputs.NUM_RESIDUAL)
+  ya, yb = (np.asarray(rgb_to_ycbcr(x), np.float64)[0] for x in (a, b))
+
+  def box3(x):
+    p = np.pad(x, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    return sum(p[i:i + 8, j:j + 8] for i in range(3) for j in range(3)) / 9.0
+
+  d = yb - ya
+  r = d - box3(d)
+  c = 1e-4
+  np.testing.assert_allclose(got[0, ..., :3], (np.log(c + box3(r * r)) + 4.6) / 2.3,
+                             rtol=1e-4, atol=1e-4)
+  p = np.pad(np.abs(d[..., :1]), ((1, 1), (1, 1), (0, 0)), mode="edge")
+  peak = np.max([p[i:i + 8, j:j + 8] for i in range(3) for j in range(3)], axis=0)
+  np.testing.assert_allclose(got[0, ..., 9:10], (np.log(c + peak) + 4.6) / 2.3, rtol=1e-4,
+                             atol=1e-4)
+  same = np.asarray(map_inputs.residual_maps(a, a))
+  keep = [k for k in range(map_inputs.NUM_RESIDUAL) if k % map_inputs.PER_SCALE not in (6, 8)]
+  same = same[..., keep]  # all but the two channels that read a's luma / chroma
+  np.testing.assert_allclose(same, np.broadcast_to(same[:, :1, :1], same.shape), atol=1e-5)
