@@ -93,7 +93,7 @@ def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0) -> di
     >>> from jiqa.models import MapOutput
     >>> z = jnp.zeros((1, 2, 2, 1))
     >>> t = sparse_terms(MapOutput(z, jnp.zeros((1, 1)), z, z, z), z.at[0, 0, 0].set(0.5))
-    >>> {k: round(float(v), 4) for k, v in t.items()}
+    >>> {k: round(float(v), 4) + 0.0 for k, v in t.items()}  # + 0.0: no -0.0
     {'presence': 1.3863, 'image': 0.6931, 'strength': 0.5, 'type': 0.0}
   """
   if pred.strength is None or pred.pixel_presence_logits is None:
