@@ -17,7 +17,7 @@ Example:
   ...     jax.random.key(1), image, config=distortions.default_config())  # compiles the engine
 """
 
-from jiqa.distortions import colorspace, execute, masks
+from jiqa.distortions import colorspace, execute, map_layout, masks
 from jiqa.distortions.compose import (
     Composition,
     EngineConfig,
@@ -27,6 +27,7 @@ from jiqa.distortions.compose import (
     sample_compositions,
 )
 from jiqa.distortions.execute import EXECUTORS, apply_compositions, apply_per_image, apply_shared
+from jiqa.distortions.map_layout import MAP_LAYOUTS, StepMaps, dense_maps
 from jiqa.distortions.masks import MASK_KINDS
 from jiqa.distortions.spec import AXES, GROUPS, KADID_LEVELS, DistortionSpec, blend_from_identity, kadid_param
 from jiqa.distortions.table import apply, directions, get, groups, index, names, signed_types, specs
@@ -34,11 +35,12 @@ from jiqa.distortions.tiers import TIER_MODES, Tier, make_tier, make_tiers, map_
 from jiqa.distortions.triplets import Triplet, make_triplet, make_triplets, swap
 
 __all__ = [
-    "AXES", "EXECUTORS", "GROUPS", "KADID_LEVELS", "MASK_KINDS", "TIER_MODES",
-    "Composition", "DistortionSpec", "EngineConfig", "Tier", "Triplet",
+    "AXES", "EXECUTORS", "GROUPS", "KADID_LEVELS", "MAP_LAYOUTS", "MASK_KINDS", "TIER_MODES",
+    "Composition", "DistortionSpec", "EngineConfig", "StepMaps", "Tier", "Triplet",
     "apply", "apply_compositions", "apply_per_image", "apply_shared", "as_engine_config", "blend_from_identity",
-    "capacities", "colorspace", "default_config", "directions", "get", "groups", "index",
+    "capacities", "colorspace", "default_config", "dense_maps", "directions", "get", "groups",
+    "index",
     "kadid_param", "make_tier", "make_tiers", "make_triplet", "make_triplets", "map_severity",
-    "execute", "masks", "names",
+    "execute", "map_layout", "masks", "names",
     "sample_compositions", "signed_types", "specs", "swap", "tier_factors",
 ]

@@ -54,10 +54,9 @@ from jax.sharding import Mesh
 from jax.sharding import PartitionSpec as P
 
 from jiqa.distortions import compose, masks, table
+from jiqa.distortions.map_layout import StepMaps, _maps, _step_values, check_layout, layout
 
 EXECUTORS = ("auto", "per_image", "batched")
-
-
 def resolve_executor(executor: str) -> str:
   """``"auto"`` becomes ``"per_image"`` on the CPU backend and ``"batched"`` elsewhere.
 
@@ -73,28 +72,6 @@ def resolve_executor(executor: str) -> str:
   if executor == "auto":
     return "per_image" if jax.default_backend() == "cpu" else "batched"
   return executor
-
-
-def _map_sign() -> np.ndarray:
-  d = table.directions()
-  return np.where(d == 0, 1, d).astype(np.float32)
-
-
-def _maps(step_masks: jax.Array, step_types: jax.Array, step_levels: jax.Array) -> jax.Array:
-  """Maps ``(N, H, W, T)`` from masks ``(K, N, H, W)``, types and levels ``(K, N)``.
-
-  Each step's ``sign * level * mask`` goes to its type's channel by a one-hot
-  multiply-add: one fused elementwise pass writing the maps once (measured
-  faster than an einsum over steps, which XLA's CPU runs as a small dot).
-  """
-  n_types = len(table.specs())
-  sign = jnp.asarray(_map_sign())
-  value = jnp.where(step_types >= 0, sign[jnp.maximum(step_types, 0)] * step_levels, 0.0)
-  coef = (step_types[..., None] == jnp.arange(n_types)) * value[..., None]   # (K, N, T)
-  maps = step_masks[0][..., None] * coef[0][:, None, None, :]
-  for s in range(1, step_masks.shape[0]):
-    maps = maps + step_masks[s][..., None] * coef[s][:, None, None, :]
-  return maps
 
 
 def _step(x, m, types, levels, op_keys, row):
@@ -149,7 +126,7 @@ def _check_capacities(comp: compose.Composition, caps) -> None:
 
 
 def apply_compositions(images: jax.Array, comp: compose.Composition, *,
-                       config: compose.EngineConfig, copies: int = 1
+                       config: compose.EngineConfig, copies: int = 1, maps: str = "dense"
                        ) -> tuple[jax.Array, jax.Array]:
   """Applies a batch of compositions with static work per op.
 
@@ -167,6 +144,7 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
       images under ``config`` (each repeated ``copies`` times, consecutively).
     config: the :class:`~jiqa.distortions.compose.EngineConfig` it was drawn with.
     copies: how many times each drawn composition is repeated (a scaled tier).
+    maps: ``"dense"`` (maps ``(N, H, W, T)``) or ``"steps"`` (a :class:`StepMaps`).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
@@ -189,10 +167,11 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
   caps = tuple(tuple(c * copies for c in row)
                for row in compose.capacities(n // copies, config))
   _check_capacities(comp, caps)
-  n_types = len(table.specs())
   rows = [r for r in caps if any(r)]
   if not rows:
-    return images, jnp.zeros((n, h, w, n_types), jnp.float32)
+    none = jnp.full((0, n), -1, jnp.int32)
+    return images, layout(check_layout(maps), jnp.zeros((0, n, h, w), jnp.float32), none,
+                           jnp.zeros((0, n), jnp.float32))
   live = [s for s, row in enumerate(caps) if any(row)]
   # The masks of all steps come out of one ``lax.map``: a loop's outputs are
   # materialised, so each mask is computed once. Computed inline, XLA:CPU fused
@@ -207,7 +186,8 @@ def apply_compositions(images: jax.Array, comp: compose.Composition, *,
     missed = missed | ((types >= 0) & ~hit)
     step_types.append(jnp.where(hit, types, -1))
   x = jnp.where(missed[:, None, None, None], jnp.nan, x)  # never a silent skip
-  return x, _maps(step_masks, jnp.stack(step_types), comp.levels[:, live].T)
+  return x, layout(check_layout(maps), step_masks, jnp.stack(step_types),
+                    comp.levels[:, live].T)
 
 
 def _switch_ops(allowed: tuple[int, ...], *, shared_key: bool):
@@ -248,7 +228,8 @@ def _scan_steps(x: jax.Array, steps, ops, branch_of, h: int, w: int):
 
 
 def apply_per_image(images: jax.Array, comp: compose.Composition, *,
-                    config: compose.EngineConfig) -> tuple[jax.Array, jax.Array]:
+                    config: compose.EngineConfig, maps: str = "dense"
+                    ) -> tuple[jax.Array, jax.Array]:
   """Applies each image's composition to it alone: no padded slots, each op compiled once.
 
   A ``lax.map`` over the images; per image a ``lax.scan`` over its steps, where
@@ -259,6 +240,7 @@ def apply_per_image(images: jax.Array, comp: compose.Composition, *,
     comp: a :class:`~jiqa.distortions.compose.Composition` with arrays ``(N, K)``.
     config: the :class:`~jiqa.distortions.compose.EngineConfig` it was drawn with
       (its types are the ops compiled).
+    maps: ``"dense"`` (maps ``(N, H, W, T)``) or ``"steps"`` (a :class:`StepMaps`).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
@@ -275,12 +257,14 @@ def apply_per_image(images: jax.Array, comp: compose.Composition, *,
   steps = (comp.types, comp.levels, comp.op_keys, comp.mask_keys, comp.mask_kinds)
   dist, step_masks = jax.lax.map(lambda a: _scan_steps(*a, ops, branch_of, h, w),
                                  (images, steps))                       # (N, K, H, W)
+  if check_layout(maps) == "steps":  # the loop's (N, K, H, W) masks as they are: no copy
+    return dist, StepMaps(step_masks, comp.types, _step_values(comp.types, comp.levels))
   return dist, _maps(jnp.moveaxis(step_masks, 1, 0), comp.types.T, comp.levels.T)
 
 
 def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineConfig,
         executor: str = "auto", mesh: Mesh | None = None,
-        copies: int = 1) -> tuple[jax.Array, jax.Array]:
+        copies: int = 1, maps: str = "dense") -> tuple[jax.Array, jax.Array]:
   """Applies ``comp`` with the chosen executor.
 
   Args:
@@ -293,6 +277,8 @@ def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineC
       the results do not depend on the mesh). ``N`` must be divisible by its size.
     copies: each drawn composition repeated this many times (see
       :func:`apply_compositions`; the per-image executor does not need it).
+    maps: ``"dense"`` (maps ``(N, H, W, T)``) or ``"steps"`` (a :class:`StepMaps`,
+      which :func:`dense_maps` expands to the same dense maps).
 
   Returns:
     ``(distorted (N, H, W, 3), maps (N, H, W, T))``.
@@ -303,8 +289,8 @@ def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineC
     >>> dist, maps = run(jnp.full((2, 8, 8, 3), 0.5), comp, config=cfg, executor="per_image")
   """
   if resolve_executor(executor) == "batched":
-    return apply_compositions(images, comp, config=config, copies=copies)
-  fn = functools.partial(apply_per_image, config=config)
+    return apply_compositions(images, comp, config=config, copies=copies, maps=maps)
+  fn = functools.partial(apply_per_image, config=config, maps=maps)
   if mesh is not None and mesh.size > 1:
     if images.shape[0] % mesh.size:
       raise ValueError(f"images: a batch of {images.shape[0]} does not split over the "

@@ -28,6 +28,10 @@ Example:
   ...                                              max_distortions=2))
   >>> trip.maps.shape
   (2, 32, 32, 25)
+
+``maps="steps"`` returns the same maps in the compact layout of
+:mod:`jiqa.distortions.map_layout` (each step's mask, type and signed value;
+``map_layout.dense_maps`` expands it), 4 / 25 of the dense size by default.
 """
 
 from __future__ import annotations
@@ -38,11 +42,12 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jiqa.distortions import compose, execute
+from jiqa.distortions import compose, execute, map_layout
 
 
 class Triplet(NamedTuple):
-  """``reference`` (..., H, W, 3), ``distorted`` (..., H, W, 3), ``maps`` (..., H, W, T)."""
+  """``reference`` (..., H, W, 3), ``distorted`` (..., H, W, 3), ``maps`` (..., H, W, T)
+  (or a :class:`~jiqa.distortions.map_layout.StepMaps` with ``maps="steps"``)."""
 
   reference: jax.Array
   distorted: jax.Array
@@ -91,14 +96,14 @@ def make_triplet(key: jax.Array, image: jax.typing.ArrayLike, *, config=None) ->
   return _make_triplet(key, check_images(image, 3), compose.as_engine_config(config))
 
 
-@functools.partial(jax.jit, static_argnames=("config", "executor", "mesh"))
-def _make_triplets(key, images, config, executor, mesh):
+@functools.partial(jax.jit, static_argnames=("config", "executor", "mesh", "maps"))
+def _make_triplets(key, images, config, executor, mesh, maps="dense"):
   comp = compose.sample_compositions(key, images.shape[0], config)
-  return execute.run(images, comp, config=config, executor=executor, mesh=mesh)
+  return execute.run(images, comp, config=config, executor=executor, mesh=mesh, maps=maps)
 
 
 def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, *, config=None,
-                  executor: str = "auto", mesh=None) -> Triplet:
+                  executor: str = "auto", mesh=None, maps: str = "dense") -> Triplet:
   """Triplets for a batch ``(B, H, W, 3)``: each op runs only on the images that use it.
 
   Jitted with the options static (compiles once per batch shape and config).
@@ -110,6 +115,10 @@ def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, *, config=None,
     executor: ``"auto"`` (``"per_image"`` on CPU, ``"batched"`` on GPU/TPU),
       ``"per_image"`` or ``"batched"``: see :mod:`jiqa.distortions.execute`.
     mesh: optional mesh sharding the batch (see :func:`~jiqa.distortions.execute.run`).
+    maps: ``"dense"`` (``(B, H, W, T)``, the default) or ``"steps"``: a
+      :class:`~jiqa.distortions.map_layout.StepMaps` ``(masks (B, K, H, W), types
+      (B, K), values (B, K))`` holding the same maps (``map_layout.dense_maps``
+      gives the dense ones, bit for bit) without writing the ``T``-channel array.
 
   Returns:
     ``Triplet(reference, distorted, maps (B, H, W, T))``.
@@ -124,17 +133,23 @@ def make_triplets(key: jax.Array, images: jax.typing.ArrayLike, *, config=None,
   images = check_images(images, 4, "images")
   # The reference is the input array itself (returning it from the jitted
   # function would copy it: one more batch-sized buffer per call).
-  dist, maps = _make_triplets(key, images, compose.as_engine_config(config),
-                              execute.resolve_executor(executor), mesh)
-  return Triplet(images, dist, maps)
+  dist, out_maps = _make_triplets(key, images, compose.as_engine_config(config),
+                                  execute.resolve_executor(executor), mesh,
+                                  map_layout.check_layout(maps))
+  return Triplet(images, dist, out_maps)
 
 
 def swap(triplet: Triplet) -> Triplet:
   """The same pair with roles swapped: ``(distorted, reference, -maps)``.
+
+  For a :class:`~jiqa.distortions.map_layout.StepMaps` the values are negated.
 
   Example:
     >>> t = Triplet(jnp.zeros(2), jnp.ones(2), jnp.full(2, 0.5))
     >>> swap(t).maps.tolist()
     [-0.5, -0.5]
   """
-  return Triplet(triplet.distorted, triplet.reference, -triplet.maps)
+  maps = triplet.maps
+  if isinstance(maps, map_layout.StepMaps):
+    return Triplet(triplet.distorted, triplet.reference, maps._replace(values=-maps.values))
+  return Triplet(triplet.distorted, triplet.reference, -maps)

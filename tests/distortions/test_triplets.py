@@ -270,3 +270,20 @@ def test_make_triplets_compiles_once_for_equal_configs(photos):
   distortions.make_triplets(jax.random.key(2), batch, config={"types": ("darken", "white_noise"),
                                                               "max_distortions": 2})
   assert fn._cache_size() == 1
+
+
+@pytest.mark.parametrize("executor", ["per_image", "batched"])
+def test_step_layout_expands_to_the_dense_maps_bit_for_bit(executor, photos):
+  batch = jnp.stack([p[:32, :32] for p in photos[:4]] * 2)
+  key = jax.random.key(11)
+  dense = distortions.make_triplets(key, batch, config=CFG, executor=executor)
+  steps = distortions.make_triplets(key, batch, config=CFG, executor=executor, maps="steps")
+  assert isinstance(steps.maps, distortions.StepMaps)
+  n, k = batch.shape[0], CFG.max_distortions
+  assert steps.maps.masks.shape[:2] == (n, steps.maps.types.shape[1]) and steps.maps.types.shape[1] <= k
+  np.testing.assert_array_equal(steps.distorted, dense.distorted)
+  np.testing.assert_array_equal(distortions.dense_maps(steps.maps), dense.maps)
+  np.testing.assert_array_equal(distortions.dense_maps(distortions.swap(steps).maps),
+                                -dense.maps)
+  with pytest.raises(ValueError, match="maps"):
+    distortions.make_triplets(key, batch, config=CFG, maps="sparse")
