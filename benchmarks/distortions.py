@@ -7,9 +7,9 @@
 Every figure is measured here, batched and jitted, after a warm-up call, with
 ``block_until_ready``; the median of ``--repeats`` timed calls is reported. On a
 GPU backend the same figures are taken on the GPU (``jax.default_backend()``).
-No peer figure is printed: a comparison with ARNIQA's PyTorch pipeline is only
-meaningful measured side by side in one run, which this script does not do
-(issue 14). The triplet line times
+No peer figure is printed: ``benchmarks/engine_vs_arniqa.py`` times ARNIQA's
+own pipeline beside ``make_triplets`` in one run (interleaved, same photos and
+batch). The triplet line times
 ``make_triplets`` as users call it (``executor="auto"``: per image on CPU,
 batched on GPU/TPU); ``--executors`` adds the other executor, timed side by
 side (interleaved calls, so the ratio is fair on a noisy machine).

@@ -2,7 +2,7 @@
 
   python benchmarks/engine_vs_arniqa.py --peer-repo PEER --peer-python PY
       [--repeats 7] [--op-batch 8] [--op-repeats 3] [--threads 2]
-      [--skip-ops] [--skip-triplets]
+      [--sizes 256x256x64,512x384x32] [--steps-layout] [--skip-ops] [--skip-triplets]
 
 ``PEER`` is a checkout of ARNIQA (github.com/miccunifi/ARNIQA) and ``PY`` an
 interpreter with what its ``utils/distortions.py`` imports: torch and
@@ -24,7 +24,10 @@ a load that changes during the run falls on both:
   ``utils.utils_data.distort_images`` (its image degradation model: 1-4
   distortions from distinct groups, random levels), called on each image of the
   batch in turn (a clone, since some of its ops write into their input), at
-  256x256 (batch 64) and 512x384 (batch 32). Images/s are the batch over the
+  256x256 (batch 64) and 512x384 (batch 32); ``--steps-layout`` adds
+  ``make_triplets(maps="steps")``, the opt-in compact map layout (the same maps
+  as each step's mask, type and value, not written as ``(B, H, W, 25)``), timed
+  in the same round. Images/s are the batch over the
   wall time of one call; the median and the min-max over ``--repeats`` calls
   are printed, and the ratio of the medians.
 * per op: ms per image of each of jiqa's 25 types (``jit(vmap(op))`` on a batch
@@ -182,7 +185,7 @@ def _summary(rates):
   return f"{statistics.median(rates):8.1f} /s (min {min(rates):.1f}, max {max(rates):.1f})"
 
 
-def bench_triplets(peer, tmp, repeats):
+def bench_triplets(peer, tmp, repeats, steps_layout=False):
   cfg = distortions.EngineConfig()
   print(f"\nComposed triplets, images/s, median (min-max) of {repeats} calls, interleaved: "
         "jiqa make_triplets (default config, masks, dense maps) vs ARNIQA distort_images per image")
@@ -195,13 +198,20 @@ def bench_triplets(peer, tmp, repeats):
     t0 = time.perf_counter()
     jax.block_until_ready(distortions.make_triplets(keys[0], imgs, config=cfg))
     first = time.perf_counter() - t0
+    if steps_layout:
+      jax.block_until_ready(distortions.make_triplets(keys[0], imgs, config=cfg, maps="steps"))
     peer.ask(cmd="compose", seed=0)                              # the peer's warm-up
-    ours, theirs, loads = [], [], []
+    ours, theirs, loads, steps = [], [], [], []
     for r in range(repeats):
       loads.append(_load())
       t0 = time.perf_counter()
       jax.block_until_ready(distortions.make_triplets(keys[r + 1], imgs, config=cfg))
       ours.append(b / (time.perf_counter() - t0))
+      if steps_layout:
+        t0 = time.perf_counter()
+        jax.block_until_ready(distortions.make_triplets(keys[r + 1], imgs, config=cfg,
+                                                        maps="steps"))
+        steps.append(b / (time.perf_counter() - t0))
       theirs.append(b / peer.ask(cmd="compose", seed=r + 1)["seconds"])
     ratio = statistics.median(ours) / statistics.median(theirs)
     if max(loads) > os.cpu_count():
@@ -212,6 +222,9 @@ def bench_triplets(peer, tmp, repeats):
           f"ratio {ratio:.2f}x  (per-call ratios {min(o / t for o, t in zip(ours, theirs)):.2f}-"
           f"{max(o / t for o, t in zip(ours, theirs)):.2f}; load avg {min(loads):.1f}-"
           f"{max(loads):.1f}; jiqa first call {first:.1f} s incl. compile)", flush=True)
+    if steps_layout:
+      print(f"  {h}x{w}, batch {b}: jiqa maps='steps' (opt-in, not the default) {_summary(steps)}"
+            f"   ratio {statistics.median(steps) / statistics.median(theirs):.2f}x", flush=True)
 
 
 def bench_ops(peer, tmp, batch, repeats):
@@ -271,9 +284,15 @@ def main():
   p.add_argument("--op-batch", type=int, default=8)
   p.add_argument("--op-repeats", type=int, default=3)
   p.add_argument("--threads", type=int, default=2, help="torch threads of the ARNIQA worker")
+  p.add_argument("--sizes", default="256x256x64,512x384x32",
+                 help="comma-separated HxWxBATCH (the batch is for the triplets)")
+  p.add_argument("--steps-layout", action="store_true",
+                 help="also time make_triplets(maps='steps'), the opt-in compact map layout")
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
   args = p.parse_args()
+  global SIZES
+  SIZES = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
   peer = Peer(args.peer_repo, args.peer_python, args.threads)
   try:
     v = peer.ask(cmd="versions")
@@ -287,7 +306,7 @@ def main():
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
       if not args.skip_triplets:
-        bench_triplets(peer, tmp, args.repeats)
+        bench_triplets(peer, tmp, args.repeats, args.steps_layout)
       if not args.skip_ops:
         bench_ops(peer, tmp, args.op_batch, args.op_repeats)
   finally:
