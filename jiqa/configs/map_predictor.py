@@ -1,6 +1,7 @@
 """The anti-symmetric distortion-map predictor alone, trained on triplets.
 
-Same sizes as ``jiqa/configs/pipeline.py`` ("" CPU default, "smoke", "full").
+Same sizes as ``jiqa/configs/pipeline.py`` ("" CPU default, "smoke", "full"),
+and its ``"typehead"`` variant (``"typehead,smoke"``, ...).
 """
 
 import ml_collections
@@ -9,7 +10,7 @@ from jiqa.configs import pipeline
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  """Returns the map-predictor config; ``arg`` is "", "smoke" or "full"."""
+  """Returns the map-predictor config; ``arg`` as for ``pipeline.get_config``."""
   c = pipeline.get_config(arg)
   c.task = "map"
   c.train.rank_weight = 0.0
