@@ -295,7 +295,7 @@ class DeviationScorer(RelationalScorer):
 
     r, x = self._check(reference, images)
     d = deviations.deviation_features(r, x, num_scales=self.num_scales)
-    return -jnp.exp(self.log_scale[...]) * (d @ self.weights())
+    return 0.0 - jnp.exp(self.log_scale[...]) * (d @ self.weights())  # +0.0 on r == x
 
 
 class _SymmetricAntisymmetricScorer(RelationalScorer):
