@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jiqa.distortions import colorspace
 from jiqa.distortions.counter_random import uniform_bits

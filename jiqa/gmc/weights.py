@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 __all__ = ["gaussian_weights", "lds_weights", "beta_std", "regulator_weights", "LDS_WINDOW"]
 

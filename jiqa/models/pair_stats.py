@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
 
 from jiqa.distortions.colorspace import rgb_to_ycbcr
