@@ -27,6 +27,32 @@ orderings), the share of distorted images scored strictly below their
 pristine, and the pairwise accuracy on mixed tiers (the nominal cross-type
 severity: reported, not a criterion). ``--kadid`` then adds the KADID-10k
 cell yardstick of every variant (evaluation only: nothing is chosen by it).
+
+Each ordering signal is fitted on two sets of deviations
+(:func:`jiqa.models.deviations.deviation_features`): ``base`` (16: GMS std and
+mean, chroma, luminance at 4 scales) and ``pooled`` (28: also the standard
+deviation pooling of the chroma, luminance and joint gradient-chroma maps), and
+for ``scaled`` also with ListMLE instead of the pairwise loss.
+
+**Decision rule** (fixed on 2026-12-05 at 21:58 UTC, before any KADID figure
+of the ``pooled`` or ListMLE variants was seen; applied by :func:`decide`,
+printed before the KADID yardstick runs):
+
+1. Eligible: the deviation variants that score every held-out tier image
+   that differs from its pristine strictly below it, on both type splits.
+2. Criterion ``E``: the mean of the scaled-tier and nested accuracies (the
+   orderings that are certain) over seen and held-out types, on the held-out
+   photos (``--eval_crops`` crops per photo).
+3. The variant of highest ``E`` is the best; every eligible variant whose
+   ``E`` is within two standard errors of it (paired by tier) is tied with it.
+4. Among tied variants the simplest wins, in an order fixed a priori: untrained
+   before trained, ``base`` before ``pooled``, then the training signal
+   ``scaled``, ``scaled-listmle``, ``scaled+nested``, ``mixed`` (certain
+   orderings before the nominal cross-type severity).
+
+The mixed-tier accuracy is not part of the rule: its order is the engine's
+nominal cross-type severity, which is not certain (it orders KADID-10k about as
+well as PSNR does, ``experiments/kadid_severity_check``).
 """
 
 from __future__ import annotations
@@ -51,6 +77,8 @@ def _parser():
   p.add_argument("--num_scales", type=int, default=4)
   p.add_argument("--kadid", action="store_true", help="also the KADID cell yardstick")
   p.add_argument("--kadid_size", default="384,512", help="KADID-like H,W")
+  p.add_argument("--eval_crops", type=int, default=0,
+                 help="held-out crops per photo (0: the config's eval.crops_per_image)")
   return p
 
 
@@ -78,17 +106,19 @@ def draw_tiers(key, pool, *, engine, n_tiers, tier_size, crop_size, mode, chunk=
   return [np.concatenate([p[j] for p in parts]) for j in range(4)]
 
 
-def features(refs, images, num_scales):
+def features(refs, images, num_scales, feature_set="pooled"):
   """Deviations ``(B, n, K)`` of tier images ``(B, n, ...)`` from their references."""
   from jiqa.models import deviations
 
   b, n = images.shape[:2]
   flat = images.reshape((b * n,) + images.shape[2:])
-  f = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=num_scales))
+  f = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=num_scales,
+                                                         feature_set=feature_set))
   return _chunks(f, np.repeat(refs, n, axis=0), flat).reshape(b, n, -1)
 
 
-def fit(d_tier, severity, *, scope, steps, d_nested=None, d_base=None, lr=0.05, wd=1e-4):
+def fit(d_tier, severity, *, scope, steps, d_nested=None, d_base=None, kind="pairwise",
+        lr=0.05, wd=1e-4):
   """Adam on ``theta``, ``log_scale`` of ``score = -exp(ls) * d @ softmax(theta)``."""
   from jiqa.losses import ranking
 
@@ -100,7 +130,7 @@ def fit(d_tier, severity, *, scope, steps, d_nested=None, d_base=None, lr=0.05, 
     return -jnp.exp(p["log_scale"]) * (d @ jax.nn.softmax(p["theta"]))
 
   def loss_fn(p):
-    loss = ranking.ranking_loss(score(p, d_tier), severity, kind="pairwise", scope=scope)
+    loss = ranking.ranking_loss(score(p, d_tier), severity, kind=kind, scope=scope)
     if d_nested is not None:  # pairs (x, B(x)): x ranked above
       pair = jnp.stack([score(p, d_base), score(p, d_nested)], -1).reshape(-1, 2)
       keep = (jnp.abs(d_nested - d_base).sum(-1) > 0).reshape(-1)  # B = identity: no pair
@@ -128,23 +158,81 @@ def _acc(scores, severity):
                                             np.asarray(severity, np.float64)))
 
 
+def per_tier_accuracy(scores, severity):
+  """Per tier: the share of pairs of different severity ordered right (ties half), ``(B,)``.
+
+  NaN for a tier without such a pair. Its mean over pairs is ``stats.tier_pairwise_accuracy``.
+  """
+  s, v = np.asarray(scores, np.float64), np.asarray(severity, np.float64)
+  i, j = np.triu_indices(s.shape[1], 1)
+  valid = v[:, i] != v[:, j]
+  right = np.sign(s[:, i] - s[:, j]) == -np.sign(v[:, i] - v[:, j])
+  tie = s[:, i] == s[:, j]
+  val = np.where(right, 1.0, np.where(tie, 0.5, 0.0))
+  with np.errstate(invalid="ignore"):
+    return np.where(valid.any(1), (val * valid).sum(1) / valid.sum(1), np.nan)
+
+
+def engine_criterion(figures, name, best=None):
+  """E: the mean of scaled and nested accuracy over both splits, and the SE of E (or of E -
+  E(best), paired by tier) from the per-tier accuracies."""
+  parts, var = [], 0.0
+  for split in ("seen_types", "heldout_types"):
+    for k in ("scaled", "nested"):
+      x = np.asarray(figures[split][name]["per_tier"][k])
+      if best is not None:
+        x = x - np.asarray(figures[split][best]["per_tier"][k])
+      x = x[np.isfinite(x)]
+      parts.append(x.mean())
+      var += x.var(ddof=1) / len(x)
+  return float(np.mean(parts)), float(np.sqrt(var) / len(parts))
+
+
+SIMPLICITY = ("prior", "scaled", "scaled-listmle", "scaled+nested", "mixed")
+
+
+def decide(figures, names):
+  """The decision rule (module docstring), on engine data only: returns the chosen variant."""
+  eligible = [n for n in names
+              if all(figures[s][n]["below_pristine"] == 1.0 for s in figures)]
+  if not eligible:
+    return {"chosen": None, "eligible": [], "reason": "no variant keeps the pristine best"}
+  crit = {n: engine_criterion(figures, n)[0] for n in eligible}
+  best = max(eligible, key=crit.get)
+  tied = [n for n in eligible
+          if n == best or crit[n] - crit[best] > -2 * engine_criterion(figures, n, best)[1]]
+
+  def order(n):  # "deviation:<feature_set>:<training>"
+    _, fs, training = n.split(":")
+    return (training != "prior", fs != "base", SIMPLICITY.index(training))
+
+  return {"chosen": min(tied, key=order), "best_E": best, "tied": sorted(tied, key=order),
+          "eligible": eligible, "E": crit}
+
+
 def heldout_figures(predict, data):
   """Certain-order figures (and the mixed-tier one) of ``predict(refs, images) -> (N,)``."""
-  out = {}
+  out = {"per_tier": {}}
   for name in ("tier", "scaled_tier"):
     imgs = data[f"{name}_images"]
     b, n = imgs.shape[:2]
     refs = np.repeat(data["crops"], n, axis=0)
     s = predict(refs, imgs.reshape((b * n,) + imgs.shape[2:])).reshape(b, n)
     out["mixed_acc" if name == "tier" else "scaled_acc"] = _acc(s, data[f"{name}_severity"])
+    out["per_tier"]["mixed" if name == "tier" else "scaled"] = per_tier_accuracy(
+        s, data[f"{name}_severity"]).tolist()
     if name == "tier":
       s0 = predict(data["crops"], data["crops"])
-      out["below_pristine"] = float(np.mean(s < s0[:, None]))
+      distorted = np.abs(imgs - data["crops"][:, None]).reshape(b, n, -1).max(-1) > 0
+      out["below_pristine"] = float(np.mean(s[distorted] < np.broadcast_to(
+          s0[:, None], s.shape)[distorted]))  # over the images that differ from the pristine
       nested = data["nested"]
       sn = predict(refs, nested.reshape(s.size, *nested.shape[2:])).reshape(b, n)
       changed = np.abs(nested - imgs).reshape(b, n, -1).max(-1) > 0
-      out["nested_acc"] = float(np.mean(np.where(s[changed] > sn[changed], 1.0,
-                                                 np.where(s[changed] == sn[changed], 0.5, 0.0))))
+      val = np.where(s > sn, 1.0, np.where(s == sn, 0.5, 0.0))
+      out["nested_acc"] = float(np.mean(val[changed]))
+      with np.errstate(invalid="ignore"):
+        out["per_tier"]["nested"] = ((val * changed).sum(1) / changed.sum(1)).tolist()
   return out
 
 
@@ -183,24 +271,32 @@ def main(argv=None) -> int:
     train[mode] = {"sev": sev, "d": features(refs, imgs, a.num_scales),
                    "d_nested": features(refs, nested, a.num_scales)}
   print(f"training tiers drawn and featurised: {time.perf_counter() - t0:.0f} s", flush=True)
-  variants = {"prior": None}
+  # "pooled" has 7 deviations per scale; "base" is its first 4 of each scale.
+  cols = {"pooled": np.arange(7 * a.num_scales),
+          "base": np.asarray([7 * k + j for k in range(a.num_scales) for j in range(4)])}
+  variants = {f"{fs}:prior": (fs, None) for fs in cols}
   fits = {}
-  s, m = train["scaled"], train["mixed"]
-  specs = {"scaled": dict(d_tier=s["d"], severity=s["sev"], scope="tier"),
-           "scaled+nested": dict(d_tier=s["d"], severity=s["sev"], scope="tier",
-                                 d_nested=np.concatenate([s["d_nested"], m["d_nested"]]),
-                                 d_base=np.concatenate([s["d"], m["d"]])),
-           "mixed": dict(d_tier=m["d"], severity=m["sev"], scope="batch")}
-  for name, kw in specs.items():
-    params, loss = fit(steps=a.steps, **kw)
-    variants[name] = params
-    fits[name] = {"final_loss": loss, "weights": np.asarray(
-        jax.nn.softmax(params["theta"])).round(4).tolist(),
-        "scale": float(np.exp(params["log_scale"]))}
+  for fs, c in cols.items():
+    s, m = ({k: (v[..., c] if k != "sev" else v) for k, v in train[t].items()}
+            for t in ("scaled", "mixed"))
+    specs = {"scaled": dict(d_tier=s["d"], severity=s["sev"], scope="tier"),
+             "scaled-listmle": dict(d_tier=s["d"], severity=s["sev"], scope="tier",
+                                    kind="listmle"),
+             "scaled+nested": dict(d_tier=s["d"], severity=s["sev"], scope="tier",
+                                   d_nested=np.concatenate([s["d_nested"], m["d_nested"]]),
+                                   d_base=np.concatenate([s["d"], m["d"]])),
+             "mixed": dict(d_tier=m["d"], severity=m["sev"], scope="batch")}
+    for name, kw in specs.items():
+      params, loss = fit(steps=a.steps, **kw)
+      variants[f"{fs}:{name}"] = (fs, params)
+      fits[f"{fs}:{name}"] = {"final_loss": loss, "weights": np.asarray(
+          jax.nn.softmax(params["theta"])).round(4).tolist(),
+          "scale": float(np.exp(params["log_scale"]))}
   print(json.dumps(fits, indent=1), flush=True)
 
-  def deviation_model(params):
-    sc = DeviationScorer(num_scales=a.num_scales, rngs=nnx.Rngs(0))
+  def deviation_model(spec):
+    feature_set, params = spec
+    sc = DeviationScorer(num_scales=a.num_scales, feature_set=feature_set, rngs=nnx.Rngs(0))
     if params is not None:
       sc.theta.value = jnp.asarray(params["theta"])
       sc.log_scale.value = jnp.asarray(params["log_scale"])
@@ -222,13 +318,14 @@ def main(argv=None) -> int:
   e = config.eval
   for i, held in enumerate((False, True)):
     eng = compose.run_engine_config(config, heldout=held)
-    ecache = os.path.join(a.out, f"eval_data_{i}.npz")
+    crops = a.eval_crops or e.crops_per_image
+    ecache = os.path.join(a.out, f"eval_data_{i}_{crops}.npz")
     if os.path.isfile(ecache):
       data = dict(np.load(ecache))
     else:
       data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
                                      pool.heldout, engine=eng, crop_size=e.crop_size,
-                                     crops_per_image=e.crops_per_image, tier_size=e.tier_size,
+                                     crops_per_image=crops, tier_size=e.tier_size,
                                      scaled_tiers=True)
       flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
       data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
@@ -239,15 +336,20 @@ def main(argv=None) -> int:
       np.savez(ecache, **data)
     split = "heldout_types" if held else "seen_types"
     figures[split] = {n: heldout_figures(p, data) for n, p in predictors.items()}
-  lines = ["| predictor | split | scaled acc | nested acc | below pristine | mixed acc |",
-           "|---|---|---|---|---|---|"]
-  for split, res in figures.items():
-    for n, f in res.items():
-      lines.append(f"| {n} | {split} | {f['scaled_acc']:.3f} | {f['nested_acc']:.3f} | "
-                   f"{f['below_pristine']:.3f} | {f['mixed_acc']:.3f} |")
+  lines = ["| predictor | E (certain) | scaled acc seen/held | nested acc seen/held | "
+           "below pristine seen/held | mixed acc seen/held |", "|---|---|---|---|---|---|"]
+  crit = {n: engine_criterion(figures, n) for n in predictors}
+  sh, ho = figures["seen_types"], figures["heldout_types"]
+  for n in predictors:
+    f2 = lambda k: f"{sh[n][k]:.3f}/{ho[n][k]:.3f}"  # noqa: E731
+    lines.append(f"| {n} | {crit[n][0]:.3f} ± {crit[n][1]:.3f} | {f2('scaled_acc')} | "
+                 f"{f2('nested_acc')} | {f2('below_pristine')} | {f2('mixed_acc')} |")
   table = "\n".join(lines)
   print(table, flush=True)
-  result = {"fits": fits, "figures": figures, "seconds": time.perf_counter() - t0}
+  choice = decide(figures, [n for n in predictors if n.startswith("deviation:")])
+  print("decision rule (engine data only):", json.dumps(choice, indent=1), flush=True)
+  result = {"fits": fits, "figures": figures, "criterion": crit, "decision": choice,
+            "seconds": time.perf_counter() - t0}
   if a.kadid:
     from experiments import kadid_cells as kadid_cli
     from jiqa import images

@@ -50,6 +50,11 @@ import jax.numpy as jnp
 from jiqa.distortions.colorspace import rgb_to_ycbcr
 
 DEVIATIONS = ("gms_std", "gms_mean", "chroma", "luminance")
+# "pooled": the same four, plus the GMSD principle (standard-deviation pooling)
+# applied to the chroma and luminance maps and to the gradient-chroma map
+# 1 - S_G S_C (FSIM_C's and MDSI's joint similarity).
+FEATURE_SETS = {"base": DEVIATIONS,
+                "pooled": DEVIATIONS + ("chroma_std", "luminance_std", "joint_std")}
 GMS_T = 170.0        # GMSD's constant for 8-bit luma.
 CHROMA_T = 200.0     # FSIM_C's constant for 8-bit chroma.
 LUMINANCE_C1 = (0.01 * 255.0)**2
@@ -95,9 +100,20 @@ def _dissimilarity(x: jax.Array, y: jax.Array, t: float) -> jax.Array:
   return (x - y)**2 / (x * x + y * y + t)
 
 
+def _std(m: jax.Array) -> jax.Array:
+  """Standard deviation (ddof=1) of each map of ``(N, H, W, 1)``, exactly 0 for a constant map.
+
+  From the centred map, with ``sqrt(v + eps) - sqrt(eps)``: finite gradient at identical pairs.
+  """
+  n = m.shape[1] * m.shape[2]
+  mean = m.mean(axis=(1, 2, 3))
+  var = jnp.sum((m - mean[:, None, None, None])**2, axis=(1, 2, 3)) / max(n - 1, 1)
+  return jnp.sqrt(var + _EPS_STD) - _EPS_STD**0.5
+
+
 def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
-                       num_scales: int = 4) -> jax.Array:
-  """The ``4 * num_scales`` deviations of ``b`` from ``a`` (see the module docstring).
+                       num_scales: int = 4, feature_set: str = "base") -> jax.Array:
+  """The ``K * num_scales`` deviations of ``b`` from ``a`` (see the module docstring).
 
   Symmetric in ``a`` and ``b``, zero on identical pairs, non-negative.
 
@@ -105,10 +121,13 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
     a, b: ``(N, H, W, 3)`` RGB images in ``[0, 1]``; ``H`` and ``W`` multiples
       of ``2**num_scales``.
     num_scales: number of scales (the first is at half resolution, as GMSD's).
+    feature_set: ``"base"`` (``K = 4``: ``gms_std, gms_mean, chroma,
+      luminance``) or ``"pooled"`` (``K = 7``: also the standard deviations of
+      the chroma map, of the luminance map and of the joint map ``1 - S_G S_C``).
 
   Returns:
-    ``(N, 4 * num_scales)``, scale-major: ``[gms_std, gms_mean, chroma,
-    luminance]`` of scale 0, then of scale 1, ...
+    ``(N, K * num_scales)``, scale-major: the ``K`` deviations of scale 0, then
+    of scale 1, ... (:func:`feature_names`).
 
   Example:
     >>> x = jnp.full((1, 16, 16, 3), 0.5)
@@ -119,6 +138,8 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
   if a.shape != b.shape or a.ndim != 4 or a.shape[-1] != 3:
     raise ValueError(f"a, b: expected two (N, H, W, 3) batches of equal shape; got {a.shape} "
                      f"and {b.shape}.")
+  if feature_set not in FEATURE_SETS:
+    raise ValueError(f"feature_set: expected one of {sorted(FEATURE_SETS)}; got {feature_set!r}.")
   f = 2**num_scales
   if num_scales < 1 or a.shape[1] % f or a.shape[2] % f:
     raise ValueError(f"a: height and width must be multiples of 2**num_scales = {f} "
@@ -135,21 +156,24 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
     v = _dissimilarity(ya[..., 2:3], yb[..., 2:3], CHROMA_T)
     chroma = u + v * (1.0 - u)                     # 1 - S_Cb S_Cr
     lum = _dissimilarity(_box3(ya[..., :1]), _box3(yb[..., :1]), LUMINANCE_C1)
-    n = gms.shape[1] * gms.shape[2]
-    gm = gms.mean(axis=(1, 2, 3))
-    # std with ddof=1 (GMSD's), from the centred map: exactly 0 when the map is constant.
-    var = jnp.sum((gms - gm[:, None, None, None])**2, axis=(1, 2, 3)) / max(n - 1, 1)
-    std = jnp.sqrt(var + _EPS_STD) - _EPS_STD**0.5  # finite gradient at identical pairs
-    out += [std, gm, chroma.mean(axis=(1, 2, 3)), lum.mean(axis=(1, 2, 3))]
+    out += [_std(gms), gms.mean(axis=(1, 2, 3)), chroma.mean(axis=(1, 2, 3)),
+            lum.mean(axis=(1, 2, 3))]
+    if feature_set == "pooled":
+      joint = gms + chroma * (1.0 - gms)             # 1 - S_G S_C
+      out += [_std(chroma), _std(lum), _std(joint)]
   return jnp.stack(out, axis=-1)
 
 
-def feature_names(num_scales: int = 4) -> list[str]:
+def feature_names(num_scales: int = 4, feature_set: str = "base") -> list[str]:
   """``["gms_std@0", "gms_mean@0", "chroma@0", "luminance@0", "gms_std@1", ...]``.
 
   Example:
     >>> feature_names(1)
     ['gms_std@0', 'gms_mean@0', 'chroma@0', 'luminance@0']
+    >>> feature_names(1, "pooled")[4:]
+    ['chroma_std@0', 'luminance_std@0', 'joint_std@0']
   """
-  return [f"{d}@{s}" for s in range(num_scales) for d in DEVIATIONS]
+  if feature_set not in FEATURE_SETS:
+    raise ValueError(f"feature_set: expected one of {sorted(FEATURE_SETS)}; got {feature_set!r}.")
+  return [f"{d}@{s}" for s in range(num_scales) for d in FEATURE_SETS[feature_set]]
 

@@ -264,6 +264,8 @@ class DeviationScorer(RelationalScorer):
     rngs: unused (every scorer takes it); the parameters start at the prior.
     num_scales: scales of the deviations (the input side must be a multiple
       of ``2**num_scales``).
+    feature_set: which deviations (``"base"`` or ``"pooled"``, see
+      :func:`jiqa.models.deviations.deviation_features`).
     init_scale: the initial ``exp(log_scale)``.
 
   Example:
@@ -276,13 +278,15 @@ class DeviationScorer(RelationalScorer):
 
   antisymmetric = False
 
-  def __init__(self, *, rngs: nnx.Rngs, num_scales: int = 4, init_scale: float = 50.0):
+  def __init__(self, *, rngs: nnx.Rngs, num_scales: int = 4, feature_set: str = "base",
+               init_scale: float = 50.0):
     del rngs
     from jiqa.models import deviations
 
     self.num_scales = num_scales
+    self.feature_set = feature_set
     self.stride = 2**num_scales
-    self.feature_names = tuple(deviations.feature_names(num_scales))
+    self.feature_names = tuple(deviations.feature_names(num_scales, feature_set))
     self.theta = nnx.Param(jnp.zeros((len(self.feature_names),), jnp.float32))
     self.log_scale = nnx.Param(jnp.log(jnp.asarray(init_scale, jnp.float32)))
 
@@ -294,7 +298,8 @@ class DeviationScorer(RelationalScorer):
     from jiqa.models import deviations
 
     r, x = self._check(reference, images)
-    d = deviations.deviation_features(r, x, num_scales=self.num_scales)
+    d = deviations.deviation_features(r, x, num_scales=self.num_scales,
+                                      feature_set=self.feature_set)
     return 0.0 - jnp.exp(self.log_scale[...]) * (d @ self.weights())  # +0.0 on r == x
 
 
@@ -394,14 +399,15 @@ class MapFeatureScorer(_SymmetricAntisymmetricScorer):
 def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool = True,
                 map_predictor: nnx.Module | None = None, stop_map_gradient: bool = False,
                 width: int = 16, depth: int = 3, patch_size: int = 8, num_heads: int = 4,
-                hidden: int = 64, norm: str = "group") -> RelationalScorer:
+                hidden: int = 64, norm: str = "group",
+                feature_set: str = "base") -> RelationalScorer:
   """The scorer that ``config.model.scorer``'s keys name.
 
   ``map_predictor`` given: :class:`MapFeatureScorer`; ``backbone="stats"``:
   :class:`ReferenceAnchoredScorer` (``antisymmetric=False``) or
   :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``: :class:`EncoderScorer`;
   ``"deviation"`` (with ``antisymmetric=False``; ``depth`` is its number of
-  scales): :class:`DeviationScorer`.
+  scales, ``feature_set`` its deviations): :class:`DeviationScorer`.
 
   Raises:
     ValueError: for ``antisymmetric=False`` with anything but the stats stem.
@@ -414,7 +420,7 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
     if antisymmetric or map_predictor is not None:
       raise ValueError("backbone='deviation' is symmetric: it needs antisymmetric=False and no "
                        "map_predictor.")
-    return DeviationScorer(num_scales=depth, rngs=rngs)
+    return DeviationScorer(num_scales=depth, feature_set=feature_set, rngs=rngs)
   if not antisymmetric and (backbone != "stats" or map_predictor is not None):
     raise ValueError("antisymmetric=False is implemented for backbone='stats' without a "
                      f"map_predictor; got backbone={backbone!r}.")

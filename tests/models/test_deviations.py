@@ -19,7 +19,7 @@ def _images(seed=0, n=2, size=32):
   return a, noisy
 
 
-def _ref_features(a, b, num_scales):
+def _ref_features(a, b, num_scales, feature_set="base"):
   """Independent numpy/scipy version (float64; ``ndimage.correlate``, edges 'nearest')."""
   m = np.array([[0.299, 0.587, 0.114], [-0.168735892, -0.331264108, 0.5],
                 [0.5, -0.418687589, -0.081312411]])
@@ -47,16 +47,30 @@ def _ref_features(a, b, num_scales):
     gms = sim(grad(ya[..., 0]), grad(yb[..., 0]), 170.0)
     chroma = sim(ya[..., 1], yb[..., 1], 200.0) * sim(ya[..., 2], yb[..., 2], 200.0)
     lum = sim(box(ya[..., 0]), box(yb[..., 0]), 6.5025)
-    out += [gms.reshape(len(gms), -1).std(axis=1, ddof=1), 1 - gms.mean(axis=(1, 2)),
+    std = lambda m: m.reshape(len(m), -1).std(axis=1, ddof=1)  # noqa: E731
+    out += [std(gms), 1 - gms.mean(axis=(1, 2)),
             1 - chroma.mean(axis=(1, 2)), 1 - lum.mean(axis=(1, 2))]
+    if feature_set == "pooled":
+      out += [std(chroma), std(lum), std(gms * chroma)]
   return np.stack(out, -1)
 
 
-@pytest.mark.parametrize("num_scales", [1, 3])
-def test_matches_scipy_reference(num_scales):
+@pytest.mark.parametrize("num_scales,feature_set", [(1, "base"), (3, "base"), (2, "pooled")])
+def test_matches_scipy_reference(num_scales, feature_set):
   a, b = _images()
-  got = np.asarray(deviations.deviation_features(a, b, num_scales=num_scales))
-  np.testing.assert_allclose(got, _ref_features(a, b, num_scales), rtol=2e-3, atol=2e-5)
+  got = np.asarray(deviations.deviation_features(a, b, num_scales=num_scales,
+                                                 feature_set=feature_set))
+  assert got.shape[1] == len(deviations.feature_names(num_scales, feature_set))
+  np.testing.assert_allclose(got, _ref_features(a, b, num_scales, feature_set), rtol=2e-3,
+                             atol=2e-5)
+
+
+def test_pooled_zero_on_identical_and_unknown_set_refused():
+  a, _ = _images(3)
+  np.testing.assert_array_equal(
+      np.asarray(deviations.deviation_features(a, a, num_scales=2, feature_set="pooled")), 0)
+  with pytest.raises(ValueError, match="feature_set"):
+    deviations.deviation_features(a, a, num_scales=1, feature_set="mdsi")
 
 
 def test_zero_on_identical_nonnegative_symmetric_finite_gradient():
@@ -105,6 +119,9 @@ def test_scorer_pristine_best_monotone_in_noise_and_weights():
 def test_make_scorer_and_config():
   s = make_scorer(backbone="deviation", antisymmetric=False, depth=2, rngs=nnx.Rngs(0))
   assert isinstance(s, DeviationScorer) and s.stride == 4
+  p = make_scorer(backbone="deviation", antisymmetric=False, depth=2, feature_set="pooled",
+                  rngs=nnx.Rngs(0))
+  assert p.theta.shape == (14,) and p.feature_names[4] == "chroma_std@0"
   with pytest.raises(ValueError, match="symmetric"):
     make_scorer(backbone="deviation", rngs=nnx.Rngs(0))
   from jiqa.configs import scorer as scorer_config
