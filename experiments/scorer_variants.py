@@ -34,7 +34,7 @@ mean, chroma, luminance at 4 scales) and ``pooled`` (28: also the standard
 deviation pooling of the chroma, luminance and joint gradient-chroma maps), and
 for ``scaled`` also with ListMLE instead of the pairwise loss.
 
-**Decision rule** (fixed on 2026-12-05 at 21:58 UTC, before any KADID figure
+**Decision rule** (fixed on 2026-12-05 at 21:53 UTC, commit e341c1d, before any KADID figure
 of the ``pooled`` or ListMLE variants was seen; applied by :func:`decide`,
 printed before the KADID yardstick runs):
 
@@ -76,6 +76,12 @@ def _parser():
   p.add_argument("--steps", type=int, default=300, help="Adam steps per variant")
   p.add_argument("--num_scales", type=int, default=4)
   p.add_argument("--kadid", action="store_true", help="also the KADID cell yardstick")
+  p.add_argument("--data_only", type=int, default=-1,
+                 help="only make (cache) the held-out data of split 0 or 1, then exit "
+                      "(a process of its own: the engine's peak memory is not kept)")
+  p.add_argument("--kadid_only", action="store_true",
+                 help="fit, then only the KADID yardstick (no engine figures; implies --kadid; "
+                      "writes variants_kadid.json)")
   p.add_argument("--kadid_size", default="384,512", help="KADID-like H,W")
   p.add_argument("--eval_crops", type=int, default=0,
                  help="held-out crops per photo (0: the config's eval.crops_per_image)")
@@ -236,22 +242,52 @@ def heldout_figures(predict, data):
   return out
 
 
+def eval_data(config, pool, i, eval_crops, out):
+  """Held-out tiers, scaled tiers and nested images of split ``i`` (0 seen, 1 held-out types),
+  cached in ``out``."""
+  from jiqa import distortions
+  from jiqa.distortions import compose
+
+  eval_lib = importlib.import_module("jiqa.evaluation.evaluate")
+  e = config.eval
+  eng = compose.run_engine_config(config, heldout=bool(i))
+  crops = eval_crops or e.crops_per_image
+  ecache = os.path.join(out, f"eval_data_{i}_{crops}.npz")
+  if os.path.isfile(ecache):
+    return dict(np.load(ecache))
+  data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
+                                 pool.heldout, engine=eng, crop_size=e.crop_size,
+                                 crops_per_image=crops, tier_size=e.tier_size,
+                                 scaled_tiers=True)
+  flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
+  data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
+      jax.random.key(7 + i), x, config=eng)[1], flat)).reshape(data["tier_images"].shape)
+  keep = ("crops", "tier_images", "tier_severity", "scaled_tier_images",
+          "scaled_tier_severity", "nested")
+  data = {k: data[k] for k in keep}
+  np.savez(ecache, **data)
+  return data
+
+
 def main(argv=None) -> int:
   a = _parser().parse_args(argv)
   os.makedirs(a.out, exist_ok=True)
   from flax import nnx
 
   import jiqa
-  from jiqa import distortions, metrics
+  from jiqa import metrics
   from jiqa.configs import pipeline
   from jiqa.distortions import compose
-  from jiqa.models import DeviationScorer
+  from jiqa.models import DeviationScorer, deviations
   from jiqa.training import loop
 
   eval_lib = importlib.import_module("jiqa.evaluation.evaluate")  # the package's name is a function
   t0 = time.perf_counter()
   config = pipeline.get_config("")
   pool = loop.load_pool(config)
+  if a.data_only >= 0:
+    eval_data(config, pool, a.data_only, a.eval_crops, a.out)
+    return 0
   engine = compose.run_engine_config(config)
   key = jax.random.key(0)
   d = config.data
@@ -294,15 +330,29 @@ def main(argv=None) -> int:
           "scale": float(np.exp(params["log_scale"]))}
   print(json.dumps(fits, indent=1), flush=True)
 
+  # The pooled deviations of a batch are computed once and shared by every variant (the
+  # DeviationScorer's score is -exp(log_scale) * d @ softmax(theta) on these columns).
+  pooled_fn = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=a.num_scales,
+                                                                 feature_set="pooled"))
+  bank = {}
+
+  def pooled(r, x):
+    key_ = (r.shape, float(np.asarray(r).ravel()[::997].sum()),
+            float(np.asarray(x).ravel()[::997].sum()), float(np.asarray(x).ravel()[1::991].sum()))
+    if key_ not in bank:  # features are small: (N, 28) a batch
+      bank[key_] = np.asarray(_chunks(pooled_fn, r, x), np.float32)
+    return bank[key_]
+
   def deviation_model(spec):
     feature_set, params = spec
     sc = DeviationScorer(num_scales=a.num_scales, feature_set=feature_set, rngs=nnx.Rngs(0))
     if params is not None:
       sc.theta.value = jnp.asarray(params["theta"])
       sc.log_scale.value = jnp.asarray(params["log_scale"])
-    graphdef, state = nnx.split(sc)
-    fn = jax.jit(lambda st, r, x: nnx.merge(graphdef, st)(r, x))
-    return lambda r, x: np.asarray(_chunks(lambda rr, xx: fn(state, rr, xx), r, x), np.float64)
+    w = np.asarray(sc.weights(), np.float32)
+    scale = np.float32(np.exp(np.asarray(sc.log_scale.value)))
+    c = cols[feature_set]
+    return lambda r, x: (np.float32(0.0) - scale * (pooled(r, x)[:, c] @ w)).astype(np.float64)
 
   shipped = jiqa.load()
   predictors = {"shipped": lambda r, x: np.asarray(
@@ -314,43 +364,29 @@ def main(argv=None) -> int:
     predictors[n] = (lambda f, sign: lambda r, x: sign * np.minimum(np.nan_to_num(
         np.asarray(_chunks(f, r, x), np.float64), posinf=100.0), 100.0))(f, sign)
 
-  figures = {}
-  e = config.eval
-  for i, held in enumerate((False, True)):
-    eng = compose.run_engine_config(config, heldout=held)
-    crops = a.eval_crops or e.crops_per_image
-    ecache = os.path.join(a.out, f"eval_data_{i}_{crops}.npz")
-    if os.path.isfile(ecache):
-      data = dict(np.load(ecache))
-    else:
-      data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
-                                     pool.heldout, engine=eng, crop_size=e.crop_size,
-                                     crops_per_image=crops, tier_size=e.tier_size,
-                                     scaled_tiers=True)
-      flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
-      data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
-          jax.random.key(7 + i), x, config=eng)[1], flat)).reshape(data["tier_images"].shape)
-      keep = ("crops", "tier_images", "tier_severity", "scaled_tier_images",
-              "scaled_tier_severity", "nested")
-      data = {k: data[k] for k in keep}
-      np.savez(ecache, **data)
-    split = "heldout_types" if held else "seen_types"
-    figures[split] = {n: heldout_figures(p, data) for n, p in predictors.items()}
-  lines = ["| predictor | E (certain) | scaled acc seen/held | nested acc seen/held | "
-           "below pristine seen/held | mixed acc seen/held |", "|---|---|---|---|---|---|"]
-  crit = {n: engine_criterion(figures, n) for n in predictors}
-  sh, ho = figures["seen_types"], figures["heldout_types"]
-  for n in predictors:
-    f2 = lambda k: f"{sh[n][k]:.3f}/{ho[n][k]:.3f}"  # noqa: E731
-    lines.append(f"| {n} | {crit[n][0]:.3f} ± {crit[n][1]:.3f} | {f2('scaled_acc')} | "
-                 f"{f2('nested_acc')} | {f2('below_pristine')} | {f2('mixed_acc')} |")
-  table = "\n".join(lines)
-  print(table, flush=True)
-  choice = decide(figures, [n for n in predictors if n.startswith("deviation:")])
-  print("decision rule (engine data only):", json.dumps(choice, indent=1), flush=True)
-  result = {"fits": fits, "figures": figures, "criterion": crit, "decision": choice,
-            "seconds": time.perf_counter() - t0}
-  if a.kadid:
+  result, table = {"fits": fits}, ""
+  if not a.kadid_only:
+    figures = {}
+    e = config.eval
+    for i, held in enumerate((False, True)):
+      data = eval_data(config, pool, i, a.eval_crops, a.out)
+      split = "heldout_types" if held else "seen_types"
+      figures[split] = {n: heldout_figures(p, data) for n, p in predictors.items()}
+    lines = ["| predictor | E (certain) | scaled acc seen/held | nested acc seen/held | "
+             "below pristine seen/held | mixed acc seen/held |", "|---|---|---|---|---|---|"]
+    crit = {n: engine_criterion(figures, n) for n in predictors}
+    sh, ho = figures["seen_types"], figures["heldout_types"]
+    for n in predictors:
+      f2 = lambda k: f"{sh[n][k]:.3f}/{ho[n][k]:.3f}"  # noqa: E731
+      lines.append(f"| {n} | {crit[n][0]:.3f} ± {crit[n][1]:.3f} | {f2('scaled_acc')} | "
+                   f"{f2('nested_acc')} | {f2('below_pristine')} | {f2('mixed_acc')} |")
+    table = "\n".join(lines)
+    print(table, flush=True)
+    choice = decide(figures, [n for n in predictors if n.startswith("deviation:")])
+    print("decision rule (engine data only):", json.dumps(choice, indent=1), flush=True)
+    result = {"fits": fits, "figures": figures, "criterion": crit, "decision": choice,
+              "seconds": time.perf_counter() - t0}
+  if a.kadid or a.kadid_only:
     from experiments import kadid_cells as kadid_cli
     from jiqa import images
     from jiqa.evaluation import kadid_cells
@@ -363,10 +399,12 @@ def main(argv=None) -> int:
     result["kadid"] = {k: v for k, v in res.items() if k != "scores"}
     print(kadid_cli.tables(res), flush=True)
   result["seconds"] = time.perf_counter() - t0
-  with open(os.path.join(a.out, "variants.json"), "w", encoding="utf-8") as f:
+  stem = "variants_kadid" if a.kadid_only else "variants"
+  with open(os.path.join(a.out, stem + ".json"), "w", encoding="utf-8") as f:
     json.dump(result, f, indent=1)
-  with open(os.path.join(a.out, "variants.md"), "w", encoding="utf-8") as f:
-    f.write(table + "\n")
+  if table:
+    with open(os.path.join(a.out, "variants.md"), "w", encoding="utf-8") as f:
+      f.write(table + "\n")
   print(f"{result['seconds']:.0f} s")
   return 0
 
