@@ -255,16 +255,21 @@ def eval_data(config, pool, i, eval_crops, out):
   ecache = os.path.join(out, f"eval_data_{i}_{crops}.npz")
   if os.path.isfile(ecache):
     return dict(np.load(ecache))
-  data = eval_lib.make_eval_data(jax.random.fold_in(jax.random.key(int(e.seed)), i),
-                                 pool.heldout, engine=eng, crop_size=e.crop_size,
-                                 crops_per_image=crops, tier_size=e.tier_size,
-                                 scaled_tiers=True)
-  flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
-  data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
-      jax.random.key(7 + i), x, config=eng)[1], flat)).reshape(data["tier_images"].shape)
   keep = ("crops", "tier_images", "tier_severity", "scaled_tier_images",
           "scaled_tier_severity", "nested")
-  data = {k: data[k] for k in keep}
+  parts = []
+  for j in range(pool.heldout.shape[0]):  # one photo at a time: the maps are not kept
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(int(e.seed)), i), j)
+    data = eval_lib.make_eval_data(key, pool.heldout[j:j + 1], engine=eng,
+                                   crop_size=e.crop_size, crops_per_image=crops,
+                                   tier_size=e.tier_size, scaled_tiers=True)
+    flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
+    data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
+        jax.random.fold_in(jax.random.key(7 + i), j), x, config=eng)[1], flat)).reshape(
+            data["tier_images"].shape)
+    parts.append({k: data[k] for k in keep})
+    del data
+  data = {k: np.concatenate([p[k] for p in parts]) for k in keep}
   np.savez(ecache, **data)
   return data
 
