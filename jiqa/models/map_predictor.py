@@ -68,7 +68,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from jiqa.models import backbones, map_inputs, pair_stats
+from jiqa.models import backbones, map_inputs, map_signature, pair_stats
 
 
 class MapOutput(NamedTuple):
@@ -94,7 +94,7 @@ class MapOutput(NamedTuple):
 
 
 INPUTS = ("pixels", "relational", "residual")
-IMAGE_HEADS = ("linear", "mlp")
+IMAGE_HEADS = ("linear", "mlp", "signature")
 
 
 def pair_input(a: jax.Array, b: jax.Array, *, inputs: str = "pixels") -> jax.Array:
@@ -118,19 +118,19 @@ def input_channels(inputs: str) -> int:
 
 
 def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array, *,
-                   inputs: str = "pixels"):
+                   inputs: str = "pixels", return_input: bool = False):
   """Runs ``backbone`` on ``pair(a, b)`` and ``pair(b, a)`` in one batched pass.
 
   Returns:
     ``(pix_ab, pix_ba, coarse_ab, coarse_ba)``; the ``pix`` are ``None`` for an
-    encoder-only backbone.
+    encoder-only backbone. With ``return_input``, also the ``(2N, H, W, C)``
+    input of both orderings (``pair(a, b)`` first).
   """
   n = a.shape[0]
-  pix, coarse = backbone(jnp.concatenate(
-      [pair_input(a, b, inputs=inputs), pair_input(b, a, inputs=inputs)], axis=0))
-  if pix is None:
-    return None, None, coarse[:n], coarse[n:]
-  return pix[:n], pix[n:], coarse[:n], coarse[n:]
+  x = jnp.concatenate([pair_input(a, b, inputs=inputs), pair_input(b, a, inputs=inputs)], axis=0)
+  pix, coarse = backbone(x)
+  out = ((None, None) if pix is None else (pix[:n], pix[n:])) + (coarse[:n], coarse[n:])
+  return out + (x,) if return_input else out
 
 
 class MapPredictor(nnx.Module):
@@ -151,9 +151,19 @@ class MapPredictor(nnx.Module):
       (those and the residual statistics of :mod:`jiqa.models.map_inputs`) or
       ``"pixels"``.
     image_head: the image-level head on the pooled features of each ordering:
-      ``"linear"`` (mean- and max-pooled pixel features) or ``"mlp"`` (a GELU
+      ``"linear"`` (mean- and max-pooled pixel features), ``"mlp"`` (a GELU
       layer of ``2 * pixel_channels`` units on the mean- and max-pooled pixel
-      *and* coarse features; the coarse grid sees more context).
+      *and* coarse features; the coarse grid sees more context) or
+      ``"signature"`` (two GELU layers of ``signature_hidden`` units on those
+      and on the :func:`~jiqa.models.map_signature.signature` of the input
+      statistics and :func:`~jiqa.models.map_signature.extra_maps` of *both*
+      orderings, pooled where the images differ).
+    signature_hidden: hidden units of the ``"signature"`` head.
+    pixel_image_logits: add the log-mean-exp of the pixel presence logits to
+      the image-level logits (``True``, the former design) or not.
+    gate_pixels: add the image-level logit of each type to its pixel presence
+      logits (only with ``pixel_image_logits=False``), so the per-pixel maps
+      follow the image-level identification of the type.
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -165,7 +175,9 @@ class MapPredictor(nnx.Module):
 
   def __init__(self, num_types: int, *, backbone: str = "unet", width: int = 16,
                depth: int = 3, patch_size: int = 8, num_heads: int = 4, norm: str = "none",
-               inputs: str = "relational", image_head: str = "linear", rngs: nnx.Rngs):
+               inputs: str = "relational", image_head: str = "linear",
+               signature_hidden: int = 128, pixel_image_logits: bool = True,
+               gate_pixels: bool = False, rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
@@ -182,19 +194,41 @@ class MapPredictor(nnx.Module):
       raise ValueError(f"image_head must be one of {IMAGE_HEADS}; got {image_head!r}.")
     self.image_head_kind = image_head
     pc, cc = self.backbone.pixel_channels, self.backbone.coarse_channels
+    self.pixel_image_logits = pixel_image_logits
+    if gate_pixels and pixel_image_logits:
+      raise ValueError("gate_pixels needs pixel_image_logits=False (the image logits would "
+                       "read the gated pixel logits).")
+    self.gate_pixels = gate_pixels
     if image_head == "linear":
       self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
+    elif image_head == "signature":
+      sig = 2 * (3 * (input_channels(inputs) + map_signature.NUM_EXTRA) + map_signature.NUM_GLOBAL)
+      self.image_hidden = nnx.Linear(sig + 2 * (pc + cc), signature_hidden, rngs=rngs)
+      self.image_hidden2 = nnx.Linear(signature_hidden, signature_hidden, rngs=rngs)
+      self.image_head = nnx.Linear(signature_hidden, num_types, rngs=rngs)
     else:
       self.image_hidden = nnx.Linear(2 * (pc + cc), 2 * pc, rngs=rngs)
       self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
 
-  def _pooled(self, pix: jax.Array, coarse: jax.Array) -> jax.Array:
+  def _pooled(self, pix: jax.Array, coarse: jax.Array, sig: jax.Array | None = None
+              ) -> jax.Array:
     """Image-level logits of each ordering's pooled features (summed over the two outside)."""
     x = [pix.mean(axis=(1, 2)), pix.max(axis=(1, 2))]
     if self.image_head_kind == "linear":
       return self.image_head(jnp.concatenate(x, -1))
     x += [coarse.mean(axis=(1, 2)), coarse.max(axis=(1, 2))]
-    return self.image_head(jax.nn.gelu(self.image_hidden(jnp.concatenate(x, -1))))
+    if self.image_head_kind == "mlp":
+      return self.image_head(jax.nn.gelu(self.image_hidden(jnp.concatenate(x, -1))))
+    h = jax.nn.gelu(self.image_hidden(jnp.concatenate(x + [sig], -1)))
+    return self.image_head(jax.nn.gelu(self.image_hidden2(h)))
+
+  def _signatures(self, x: jax.Array, y: jax.Array, inp: jax.Array) -> jax.Array:
+    """``(2N, S)``: per ordering, its own signature then the other ordering's."""
+    n = x.shape[0]
+    a2, b2 = jnp.concatenate([x, y], 0), jnp.concatenate([y, x], 0)
+    stats = jnp.concatenate([inp, map_signature.extra_maps(a2, b2)], axis=-1)
+    s = map_signature.signature(stats, a2, b2)
+    return jnp.concatenate([s, jnp.concatenate([s[n:], s[:n]], 0)], axis=-1)
 
   def __call__(self, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> MapOutput:
     """Predicts the maps of ``b`` relative to ``a``.
@@ -216,17 +250,23 @@ class MapPredictor(nnx.Module):
     first = (jnp.sum(b - a, axis=(1, 2, 3)) >= 0)[:, None, None, None]
     same = jnp.all(a == b, axis=(1, 2, 3))[:, None, None, None]
     x, y = jnp.where(first, a, b), jnp.where(first, b, a)
-    pix_xy, pix_yx, c_xy, c_yx = both_orderings(self.backbone, x, y, inputs=self.inputs)
+    pix_xy, pix_yx, c_xy, c_yx, inp = both_orderings(self.backbone, x, y, inputs=self.inputs,
+                                                     return_input=True)
     pix = jnp.concatenate([pix_xy, pix_yx], axis=0)
     u, v = self.strength_head(pix), self.presence_head(pix)
-    pooled = self._pooled(pix, jnp.concatenate([c_xy, c_yx], axis=0))
+    sig = self._signatures(x, y, inp) if self.image_head_kind == "signature" else None
+    pooled = self._pooled(pix, jnp.concatenate([c_xy, c_yx], axis=0), sig)
     pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
     u_ab, u_ba = pick(u, first)
     d = jnp.where(same, 0.0, u_ab - u_ba)
     strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     q = v[:n] + v[n:]
-    image = (jax.nn.logsumexp(q, axis=(1, 2)) - jnp.log(float(q.shape[1] * q.shape[2]))
-             + (pooled[:n] + pooled[n:]))  # parenthesised: a + b == b + a exactly
+    image = pooled[:n] + pooled[n:]  # a + b == b + a exactly
+    if self.pixel_image_logits:
+      image = (jax.nn.logsumexp(q, axis=(1, 2)) - jnp.log(float(q.shape[1] * q.shape[2]))
+               + image)
+    if self.gate_pixels:
+      q = q + image[:, None, None, :]
     c_ab, c_ba = pick(jnp.concatenate([c_xy, c_yx], axis=0), first)
     c_diff = jnp.where(same, 0.0, c_ab - c_ba)
     maps = jax.nn.sigmoid(q) * strength

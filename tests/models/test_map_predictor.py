@@ -69,10 +69,13 @@ def test_exact_antisymmetry_and_zero_on_identical_pairs(predictor):
       jax.nn.sigmoid(ab.pixel_presence_logits) * ab.strength), rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("inputs", ["relational", "residual"])
-def test_random_parameters_keep_exactness(inputs):
+@pytest.mark.parametrize("inputs,image_head,pixel_image_logits", [
+    ("relational", "linear", True), ("residual", "linear", True),
+    ("residual", "signature", True), ("residual", "signature", False)])
+def test_random_parameters_keep_exactness(inputs, image_head, pixel_image_logits):
   """Exactness holds for any parameters, not only the initial ones: perturb every weight."""
-  model = MapPredictor(T, width=8, depth=2, inputs=inputs, rngs=rngs(7))
+  model = MapPredictor(T, width=8, depth=2, inputs=inputs, image_head=image_head,
+                       pixel_image_logits=pixel_image_logits, signature_hidden=16, rngs=rngs(7))
   graphdef, state = nnx.split(model)
   leaves, tree = jax.tree.flatten(state)
   keys = jax.random.split(jax.random.key(3), len(leaves))
