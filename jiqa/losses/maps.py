@@ -86,7 +86,8 @@ def balanced_bce(logits: jax.Array, targets: jax.Array, *, axes) -> jax.Array:
   return jnp.mean(pos + neg)
 
 
-def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0) -> dict[str, jax.Array]:
+def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0,
+                 type_balanced: bool = False) -> dict[str, jax.Array]:
   """The three terms of ``map_loss(kind="sparse")`` (module docstring), unweighted.
 
   Example:
@@ -113,10 +114,12 @@ def sparse_terms(pred, true_maps: jax.Array, *, presence_eps: float = 0.0) -> di
   in_batch = jnp.max(image_t, axis=0)
   strength_loss = jnp.sum(per_type * in_batch) / jnp.maximum(jnp.sum(in_batch), 1.0)
   return {"presence": pres, "image": image, "strength": strength_loss,
-          "type": type_cross_entropy(jnp.asarray(pred.presence_logits), image_t)}
+          "type": type_cross_entropy(jnp.asarray(pred.presence_logits), image_t,
+                                     balanced=type_balanced)}
 
 
-def type_cross_entropy(logits: jax.Array, targets: jax.Array) -> jax.Array:
+def type_cross_entropy(logits: jax.Array, targets: jax.Array, *, balanced: bool = False
+                       ) -> jax.Array:
   """Softmax cross-entropy of the image-level logits against the present types, shared equally.
 
   Per image with at least one present type, the target distribution is
@@ -133,11 +136,15 @@ def type_cross_entropy(logits: jax.Array, targets: jax.Array) -> jax.Array:
   dist = targets / jnp.maximum(n, 1.0)[:, None]
   ce = optax.losses.softmax_cross_entropy(logits, dist)
   has = (n > 0).astype(jnp.float32)
+  if balanced:
+    first = jax.nn.one_hot(jnp.argmax(targets, axis=-1), targets.shape[-1]) * has[:, None]
+    has = has / jnp.maximum(first @ jnp.sum(first, axis=0), 1.0)
   return jnp.sum(ce * has) / jnp.maximum(jnp.sum(has), 1.0)
 
 
 def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber",
-                   delta: float = 0.1, presence_eps: float = 0.0) -> dict[str, jax.Array]:
+                   delta: float = 0.1, presence_eps: float = 0.0,
+                   type_balanced: bool = False) -> dict[str, jax.Array]:
   """The two terms of :func:`map_loss` for ``kind="huber"`` / ``"l1"``, unweighted
   (the three of :func:`sparse_terms` for ``kind="sparse"``).
 
@@ -164,7 +171,7 @@ def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber"
         f"pred.presence_logits must have shape (N, T) = {(maps.shape[0], maps.shape[-1])}; "
         f"got {logits.shape}.")
   if kind == "sparse":
-    return sparse_terms(pred, true_maps, presence_eps=presence_eps)
+    return sparse_terms(pred, true_maps, presence_eps=presence_eps, type_balanced=type_balanced)
   if kind == "huber":
     if delta <= 0:
       raise ValueError(f"delta must be > 0 for the Huber loss; got {delta}.")
@@ -180,7 +187,8 @@ def map_loss_terms(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber"
 
 def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delta: float = 0.1,
              presence_weight: float = 1.0, presence_eps: float = 0.0,
-             strength_weight: float = 2.0, type_weight: float = 0.0) -> jax.Array:
+             strength_weight: float = 2.0, type_weight: float = 0.0,
+             type_balanced: bool = False) -> jax.Array:
   """The map predictor's loss (see the module docstring).
 
   Args:
@@ -194,6 +202,7 @@ def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delt
     strength_weight: weight of the strength term (``"sparse"`` only).
     type_weight: weight of :func:`type_cross_entropy` of the image-level
       logits (``"sparse"`` only).
+    type_balanced: its ``balanced`` option (each type in the batch weighs the same).
 
   Returns:
     The scalar loss: ``map + presence_weight * presence``, or for
@@ -206,7 +215,8 @@ def map_loss(pred, true_maps: jax.typing.ArrayLike, *, kind: str = "huber", delt
     >>> round(float(map_loss(pred, jnp.zeros((1, 2, 2, 1)))), 4)  # log(2)
     0.6931
   """
-  terms = map_loss_terms(pred, true_maps, kind=kind, delta=delta, presence_eps=presence_eps)
+  terms = map_loss_terms(pred, true_maps, kind=kind, delta=delta, presence_eps=presence_eps,
+                         type_balanced=type_balanced)
   if kind == "sparse":
     return (presence_weight * (terms["presence"] + terms["image"])
             + strength_weight * terms["strength"] + type_weight * terms["type"])

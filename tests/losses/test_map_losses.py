@@ -146,3 +146,22 @@ def test_type_cross_entropy_matches_numpy_and_weights_the_total():
   lp = l2[0] - np.log(np.exp(l2[0]).sum())
   np.testing.assert_allclose(type_cross_entropy(l2, t), -(lp[0] + lp[1]) / 2, rtol=1e-5)
   assert float(type_cross_entropy(l2, np.zeros((2, 3)))) == 0.0
+
+
+def test_balanced_type_cross_entropy_weighs_each_type_equally():
+  """balanced=True: images of a type seen k times in the batch weigh 1/k (numpy by hand)."""
+  from scipy.special import log_softmax
+
+  from jiqa.losses.maps import type_cross_entropy
+  rng = np.random.default_rng(0)
+  logits = rng.standard_normal((5, 4))
+  t = np.zeros((5, 4))
+  t[[0, 1, 2], 0] = 1.0      # type 0 three times
+  t[3, 2] = 1.0              # type 2 once
+  # image 4 is pristine: skipped
+  ce = -log_softmax(logits, axis=-1)
+  w = np.array([1 / 3, 1 / 3, 1 / 3, 1.0])
+  want = np.sum(w * ce[[0, 1, 2, 3], [0, 0, 0, 2]]) / w.sum()
+  np.testing.assert_allclose(type_cross_entropy(logits, t, balanced=True), want, rtol=1e-5)
+  plain = np.mean(ce[[0, 1, 2, 3], [0, 0, 0, 2]])
+  np.testing.assert_allclose(type_cross_entropy(logits, t), plain, rtol=1e-5)
