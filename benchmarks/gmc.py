@@ -34,39 +34,77 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-import jax  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
-from jiqa.gmc import surface, weights  # noqa: E402
+# jax, pandas and jiqa are imported inside the functions that use them, so that the numpy
+# baseline can be imported and timed by another interpreter (e.g. one with numpy 1.26 next to
+# the reference implementation).
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
-def baseline_point(y, s, w, p, q, qd, method):
-  """One point, one method, the reference's way: full N x N numpy arrays, then i<j."""
-  n = len(y)
-  a = w * np.exp(-(q - y) ** 2 / (2 * s ** 2))
-  dy = y[:, None] - y[None, :]
-  wt = a[:, None] * a[None, :] * np.exp(-(qd - np.abs(dy)) ** 2 / (2 * (s[:, None] ** 2 + s[None, :] ** 2)))
-  iu = np.triu_indices(n, 1)
-  wt = wt[iu]
+def baseline_point(y, s, w, p, q, qd, method, scale=1.0):
+  """One point and one method with the reference implementation's structure.
+
+  Like the reference's per-point function: the inputs are (N, 1) columns; the dense ranks
+  are recomputed on every call; a Python loop over the N - 1 diagonals k of the pair matrix
+  (pairs (i, i + k)) first builds and sums every diagonal's regulator products w_i w_{i+k}
+  (kept in a list); then one loop over the diagonals makes each pair weight from three
+  exponentials and adds its products to the sums. KRCC keeps every diagonal's weights, adds
+  them up, divides each by the total, and then loops again for the signs. std 0 divides by
+  zero as in the reference (call under ``np.errstate(divide="ignore", invalid="ignore")``).
+  """
+  col = lambda a: np.asarray(a, np.float64).reshape(-1, 1)
+  y, s, w, p = col(y), col(s), col(w), col(p)
+  ry = np.unique(y, return_inverse=True)[1].reshape(-1, 1)
+  rp = np.unique(p, return_inverse=True)[1].reshape(-1, 1)
+  n = y.shape[0]
+  regulator, total = [], 0.0
+  for k in range(1, n):
+    regulator.append(w[:n - k] * w[k:])
+    total += np.sum(regulator[-1])
+
+  def pair_weight(k):
+    a, b = slice(0, n - k), slice(k, n)
+    var_d = (s[a] * scale) ** 2 + (s[b] * scale) ** 2
+    gauss_i = np.exp(-(q - y[a]) ** 2 / (2 * (s[a] * scale) ** 2))
+    gauss_j = np.exp(-(q - y[b]) ** 2 / (2 * (s[b] * scale) ** 2))
+    gauss_d = np.exp(-(qd - np.abs(y[a] - y[b])) ** 2 / (2 * var_d))
+    return gauss_i * gauss_j * gauss_d * regulator[k - 1]
+
   if method == "KRCC":
-    return np.sum(wt * np.sign(dy[iu]) * np.sign((p[:, None] - p[None, :])[iu])) / np.sum(wt)
-  if method == "SRCC":
-    y = np.unique(y, return_inverse=True)[1].astype(float)
-    p = np.unique(p, return_inverse=True)[1].astype(float)
-  u, v = (y[:, None] - y[None, :])[iu], (p[:, None] - p[None, :])[iu]
-  return np.sum(wt * u * v) / np.sqrt(np.sum(wt * u * u) * np.sum(wt * v * v))
+    weight = [pair_weight(k) for k in range(1, n)]
+    omega = 0.0
+    for x in weight:
+      omega += np.sum(x)
+    weight = [x / omega for x in weight]
+    tau = 0.0
+    for k in range(1, n):
+      tau += np.sum(weight[k - 1] * np.sign(p[:n - k] - p[k:]) * np.sign(y[:n - k] - y[k:]))
+    return tau
+  u_all, v_all = (y, p) if method == "PLCC" else (ry, rp)
+  uv = uu = vv = 0.0
+  for k in range(1, n):
+    u, v = u_all[:n - k] - u_all[k:], v_all[:n - k] - v_all[k:]
+    wk = pair_weight(k)
+    uv += np.sum(wk * (u * v))
+    uu += np.sum(wk * u ** 2)
+    vv += np.sum(wk * v ** 2)
+  return uv / (np.sqrt(uu) * np.sqrt(vv))
 
 
-def baseline_seconds(y, s, w, p, pts, k):
-  """(wall, CPU) seconds per point and method of the reference-structured loop (first k points)."""
+def baseline_seconds(y, s, w, p, pts, k, values=None):
+  """(wall, CPU) seconds per point and method of the reference-structured loop (first k points).
+
+  ``values``, if a dict, receives {(point index, method): value} for checking.
+  """
   t0, c0 = time.perf_counter(), time.process_time()
   with np.errstate(divide="ignore", invalid="ignore"):
-    for q, qd in pts[:k]:
+    for i, (q, qd) in enumerate(pts[:k]):
       for method in ("PLCC", "SRCC", "KRCC"):
-        baseline_point(y, np.where(s > 0, s, np.inf), w, p, q, qd, method)
+        v = baseline_point(y, s, w, p, q, qd, method)
+        if values is not None:
+          values[(i, method)] = float(v)
   return (time.perf_counter() - t0) / (3 * k), (time.process_time() - c0) / (3 * k)
 
 
@@ -92,6 +130,8 @@ def cli_benchmark(ref, per_point_method, cpu_per_point_method, dtype):
   Wall-clock ratios are the figure of merit on a quiet machine; the CPU-second ratio is
   printed too because it moves less when other processes share the cores.
   """
+  import pandas as pd
+
   table = pd.read_csv(ref / "predictions.csv", nrows=1)
   models = [c for c in table.columns if c not in ("mos", "std")]
   pts = len(pd.read_csv(ref / "samples.csv"))
@@ -124,12 +164,18 @@ def synthetic(n, seed=0):
 
 
 def time_surface(y, s, w, p, pts, dtype, mesh):
+  from jiqa.gmc import surface
+
   t0 = time.perf_counter()
   surface.surface(y, {"m": p}, pts, std=s, weights=w, dtype=dtype, mesh=mesh)
   return time.perf_counter() - t0
 
 
 def child_100k():
+  import jax
+
+  from jiqa.gmc import surface, weights
+
   y, s, p = synthetic(100_000)
   with jax.enable_x64(True):
     w = np.asarray(weights.gaussian_weights(y, s))
@@ -155,6 +201,10 @@ def main():
   args = ap.parse_args()
   if args.child_100k:
     return child_100k()
+  import jax
+  import pandas as pd
+
+  from jiqa.gmc import weights
   ref = pathlib.Path(args.reference) / "kadid10k"
   table = pd.read_csv(ref / "predictions.csv")
   y, s, p = table["mos"].to_numpy(), table["std"].to_numpy(), table["DeepWSD"].to_numpy()
