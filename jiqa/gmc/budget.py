@@ -2,7 +2,7 @@
 
 Two parts of ``jiqa.gmc.evaluate`` grow with the number of sample points K:
 the surface holds the (K, N) per-point row factors (and their log) plus the
-(K, B) rows of a block, and the surface fit's leave-one-out objective holds
+(4, K, B) weights of a few block rows, and the surface fit's leave-one-out objective holds
 (K, K) kernel, difference, design and weighted-design arrays (about 11 K^2
 float64 values at its peak) for each method. ``check`` refuses a run whose
 estimate exceeds the memory the system reports available, with the estimate in
@@ -34,10 +34,12 @@ def estimate_bytes(n: int, k: int, models: int, *, block: int = 128, dtype: str 
   item = 4 if dtype == "float32" else 8
   padded = -(-n // block) * block
   cols = 3 + 5 * models
-  k_dev = -(-k // max(1, devices))
-  surface = (_SURFACE_ARRAYS * k * padded * item + devices * (cols * block * block * 2 * item
-                                                             + 8 * k_dev * block * item
-                                                             + 4 * k_dev * cols * item))
+  # Per device (each holds all K points and deals with its share of the block pairs): the
+  # block's pair-value tables (three (B, C, B) temporaries in dtype, one in the pair dtype),
+  # three (4, K, B) weight arrays of one loop step and the (K, C) accumulators.
+  surface = (_SURFACE_ARRAYS * k * padded * item + devices * (cols * block * block * 4 * item
+                                                             + 12 * k * block * item
+                                                             + 4 * k * cols * item))
   fit = _FIT_ARRAYS * k * k * 8
   return {"surface": surface, "fit": fit, "peak": max(surface, fit)}
 

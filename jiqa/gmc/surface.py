@@ -9,18 +9,33 @@ over pair differences, SRCC the same on dense ranks, KRCC
 
 How it is computed (hand-written: no library evaluates pairwise kernel sums):
 the pair weights do not depend on the predictions, so the N x N pair matrix is
-cut into B x B blocks, only blocks on or above the diagonal are visited (a
-``lax.scan`` over block pairs, strict upper triangle inside diagonal blocks),
-and for each block the pair values of all models and methods (C, B, B) are
-built once. The weights of all K points are then made one row of the block at
-a time, a (K, B) array (one exp per point and pair), and contracted with that
-row's (C, B) values in a matrix product. Row by row keeps every elementwise op
-two-dimensional, which XLA:CPU vectorises; one fused (K, B, B) exp with the
-column factor broadcast along the middle axis ran about 5x slower (measured).
-Per point, ``log(w_i a_i)`` is shifted by its maximum so no weight exceeds 1
-(no overflow; the common factor cancels in every ratio). Row partial sums are
-added with Kahan compensation, which keeps float32 results within ~1e-6 of
-float64. Memory is O(K B^2 + K N), independent of N^2.
+cut into B x B blocks and only blocks on or above the diagonal are visited (a
+``lax.scan`` over block pairs, strict upper triangle inside diagonal blocks);
+with several devices (one per CPU core, or GPUs) the block pairs are dealt out
+among them and each device computes all K points for its share. For each block
+pair the pair values of all models and methods, a (B, C, B) array, are built in
+one elementwise pass from two (C, N) tables (value c of pair (i, j) is
+``(a_i - a_j)(b_i - b_j)``, or the product of the signs, or 1). Then four rows of
+the block at a time get the weights of all K points, an (R=4, K, B) array (one exp
+per point and pair), contracted with those rows' values in a batched matrix
+product; the row factors ``w_i a_i`` multiply the (R, K, C) products and the sum
+over the rows is added to the accumulators with Kahan compensation.
+
+Precision (``pair_dtype``): by default the pair weights' exponentials, the pair
+values and the within-row products over B pairs are float32 (relative error about
+1e-7 per weight), while the row factors, the row sums and the accumulators are in
+``dtype`` (float64 by default). Since every correlation is a ratio of weighted sums,
+the per-weight rounding moves the correlations by about 1e-8: at most 1.5e-8 from the
+published kadid10k (6 models) and livec (7 models) surfaces, which the tests check at
+1e-6. XLA:CPU's float64 exponential is the bottleneck: the same kernel with float64
+pair weights took 3.3x longer per pair and point (benchmarks/gmc.py).
+``pair_dtype="float64"`` computes everything in float64 (agreement ~1e-11).
+Per point, ``log(w_i a_i)`` is shifted by its maximum so no weight exceeds 1 (no
+overflow; the common factor cancels in every ratio). Memory is O(C B^2 + K B + K N)
+per device, independent of N^2.
+
+The differentiable ``plcc_surface`` keeps a simpler row-by-row loop in the caller's
+dtype (one (K, B) weight row per step), so that gradients are exact.
 
 Rows with std 0: the Gaussian ``a_i`` tends to 0 for Q != y_i, so such rows
 contribute nothing (their limit; the reference's published values behave so),
@@ -37,8 +52,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec as P
-
-from jiqa.metrics.correlation import dense_ranks
 
 __all__ = ["METHODS", "pair_sums", "correlations_from_sums", "surface", "plcc_surface"]
 
@@ -59,14 +72,20 @@ def _log_row_factors(points: jax.Array, y: jax.Array, s: jax.Array, w: jax.Array
   return logits - jnp.max(logits, axis=1, keepdims=True)
 
 
-def _tile(carry, factors, qd, y, s2, preds, ry, rp, i, j, valid, *, block):
-  """Kahan-add the (K, C) weighted pair sums of block pair (i, j) for all K points to carry.
+def _kahan(carry, step):
+  """Kahan-compensated ``total + step`` of a (total, compensation) pair."""
+  total, comp = carry
+  step = step - comp
+  new = total + step
+  return new, (new - total) - step
 
-  The block's pair values (C, B, B) and Gaussian constants are built once; the (K, B, B)
-  weights are then made one row of block i at a time as (K, B) arrays and contracted
-  with that row's (C, B) values. Row by row keeps every elementwise op two-dimensional:
-  XLA:CPU runs a fused exp over a whole (K, B, B) block with the column factor broadcast
-  along the middle axis about 6x slower (measured, benchmarks/gmc.py).
+
+def _tile(carry, factors, qd, y, s2, preds, ry, rp, i, j, valid, *, block):
+  """Kahan-add the (K, C) weighted pair sums of block pair (i, j) to carry, row by row.
+
+  The differentiable path of ``plcc_surface``, in the inputs' dtype: the block's pair values
+  (C, B, B) are built once, then the (K, B) weights of one row of block i at a time are
+  contracted with that row's (C, B) values.
   """
   sl = lambda a, b: jax.lax.dynamic_slice_in_dim(a, b * block, block, axis=-1)
   yi, yj = sl(y, i), sl(y, j)
@@ -85,11 +104,8 @@ def _tile(carry, factors, qd, y, s2, preds, ry, rp, i, j, valid, *, block):
   fi, fj = sl(factors, i).T, sl(factors, j)  # (B, K), (K, B)
 
   def row(r, c):
-    total, comp = c
     g = jnp.exp(-((qd[:, None] - dist[r][None, :]) ** 2) * h[r][None, :]) * fj * fi[r][:, None]
-    step = jnp.dot(g, values[r].T, precision=jax.lax.Precision.HIGHEST) - comp
-    new = total + step
-    return new, (new - total) - step
+    return _kahan(c, jnp.dot(g, values[r].T, precision=jax.lax.Precision.HIGHEST))
 
   return jax.lax.fori_loop(0, block, row, carry)
 
@@ -104,19 +120,85 @@ def _scan_tiles(carry, factors, qd, y, s2, preds, ry, rp, tiles, *, block):
   return jax.lax.scan(body, carry, tiles)[0]
 
 
+def _dense_ranks(x: np.ndarray) -> np.ndarray:
+  """Dense ranks 0, 1, 2, ... (ties share a rank), as ``jiqa.metrics.dense_ranks``.
+
+  Written here so that the surface does not import ``jiqa.metrics`` (and with it
+  ``scipy.stats``, ~0.5 s of the CLI's start-up).
+  """
+  return np.unique(x, return_inverse=True)[1].reshape(-1).astype(np.float64)
+
+
+def _pair_tables(y, ry, preds, rp):
+  """(C, N) tables a, b: pair value c of (i, j) is (a_i - a_j)(b_i - b_j) (see _block_values)."""
+  zero = np.zeros_like(y)
+  a, b = [zero, y, ry], [zero, y, ry]
+  for p, q in zip(preds, rp):
+    a += [y, p, ry, q, ry]
+    b += [p, p, q, q, q]
+  return np.stack(a), np.stack(b)
+
+
+def _block_values(ta, tb, i, j, valid, *, block, dtype):
+  """(B rows, C, B columns) masked pair values of block pair (i, j), in one elementwise pass.
+
+  Column 0 counts pairs (1), each model's last column is ``sign(dr) sign(dq)``, the others
+  ``(a_i - a_j)(b_i - b_j)``. Built from the (C, N) tables without concatenating C arrays
+  (XLA:CPU emits a concatenation as a per-element select, several times slower).
+  """
+  sl = lambda a, b: jax.lax.dynamic_slice_in_dim(a, b * block, block, axis=-1)
+  da = sl(ta, i).T[:, :, None] - sl(ta, j)[None, :, :]
+  db = sl(tb, i).T[:, :, None] - sl(tb, j)[None, :, :]
+  c = jnp.arange(ta.shape[0])[None, :, None]
+  sign_col = (c >= _BASE) & ((c - _BASE) % _PER_MODEL == _PER_MODEL - 1)
+  values = jnp.where(sign_col, jnp.sign(da) * jnp.sign(db), da * db) + (c == 0)
+  upper = jnp.arange(block)[:, None] < jnp.arange(block)[None, :]
+  mask = jnp.where(i == j, upper, True).astype(ta.dtype) * valid
+  return (values * mask[:, None, :]).astype(dtype)
+
+
+def _fast_tile(carry, factors, qd, y, s2, ta, tb, i, j, valid, *, block, rows, pair_dtype):
+  """Kahan-add the (K, C) weighted pair sums of block pair (i, j) for all K points to carry.
+
+  ``rows`` rows of block i per loop step: their (R, K, B) weights (``pair_dtype``) times the
+  column factors, a batched (R, K, B) x (R, C, B) product, then the row factors (``dtype`` of
+  ``factors``) and the sum over the R rows.
+  """
+  sl = lambda a, b: jax.lax.dynamic_slice_in_dim(a, b * block, block, axis=-1)
+  wd = jnp.dtype(pair_dtype)
+  nr = block // rows
+  dist = jnp.abs(sl(y, i)[:, None] - sl(y, j)[None, :]).astype(wd).reshape(nr, rows, block)
+  h = (0.5 / jnp.maximum(sl(s2, i)[:, None] + sl(s2, j)[None, :], 1e-30)).astype(wd)
+  h = h.reshape(nr, rows, block)
+  values = _block_values(ta, tb, i, j, valid, block=block, dtype=wd)
+  values = values.reshape(nr, rows, values.shape[1], block)
+  fi = sl(factors, i).T.reshape(nr, rows, -1)  # (nr, R, K)
+  fj = sl(factors, j).astype(wd)  # (K, B)
+  q = qd.astype(wd)
+
+  def step(r, c):
+    t = q[None, :, None] - dist[r][:, None, :]
+    g = jnp.exp(-(t * t) * h[r][:, None, :]) * fj[None]  # (R, K, B)
+    part = jax.lax.dot_general(g, values[r], (((2,), (2,)), ((0,), (0,))),
+                               precision=jax.lax.Precision.HIGHEST, preferred_element_type=wd)
+    return _kahan(c, jnp.sum(part.astype(fi.dtype) * fi[r][:, :, None], axis=0))
+
+  return jax.lax.fori_loop(0, nr, step, carry)
+
+
 def _prepare(mos, predictions, std, weights, block, dtype):
-  """Host-side padding, dense ranks and standardised predictions."""
+  """Host-side padding, dense ranks, standardised predictions and pair-value tables."""
   y = np.asarray(mos, np.float64)
   preds = np.atleast_2d(np.asarray(predictions, np.float64))
   n = y.size
   padded = -(-n // block) * block
   pad = lambda a, v: np.concatenate([a, np.full(a.shape[:-1] + (padded - n,), v)], axis=-1)
   scaled = (preds - preds.mean(1, keepdims=True)) / preds.std(1, keepdims=True)
-  ry = dense_ranks(y).astype(np.float64)
-  rp = np.stack([dense_ranks(p) for p in preds]).astype(np.float64)
+  ry = _dense_ranks(y)
+  rp = np.stack([_dense_ranks(p) for p in preds])
   s = pad(np.asarray(std, np.float64), 1.0)
-  arrays = dict(y=pad(y, 0.0), s=s, s2=s * s, w=pad(np.asarray(weights, np.float64), 0.0),
-                preds=pad(scaled, 0.0), ry=pad(ry, 0.0), rp=pad(rp, 0.0))
+  ta, tb = _pair_tables(pad(y, 0.0), pad(ry, 0.0), pad(scaled, 0.0), pad(rp, 0.0))
+  arrays = dict(y=pad(y, 0.0), s=s, s2=s * s, w=pad(np.asarray(weights, np.float64), 0.0), ta=ta, tb=tb)
   # Cast on the host: a device-side convert would be one more compiled program per run.
   return {k: jax.device_put(v.astype(dtype)) for k, v in arrays.items()}, padded // block
 
@@ -129,67 +211,85 @@ def _tile_list(num_blocks: int, chunk: int) -> np.ndarray:
   return tiles.reshape(-1, chunk, 3)
 
 
+def _device_tiles(num_blocks: int, devices: int, chunks: int) -> np.ndarray:
+  """(chunks, devices, T, 3) block pairs (i, j, valid), dealt out to the devices in turn."""
+  total = num_blocks * (num_blocks + 1) // 2
+  per = -(-total // (devices * max(1, chunks)))  # tiles per device and chunk
+  chunks = -(-total // (devices * per))
+  tiles = _tile_list(num_blocks, devices * per * chunks).reshape(per * chunks, devices, 3)
+  return np.ascontiguousarray(tiles.reshape(chunks, per, devices, 3).transpose(0, 2, 1, 3))
+
+
 @jax.jit
 def _row_factors(points, y, s, w):
   return jnp.exp(_log_row_factors(points, y, s, w))
 
 
-@functools.partial(jax.jit, static_argnames=("block", "mesh"))
-def _run_chunk(carry, factors, qd, y, s2, preds, ry, rp, tiles, *, block, mesh):
-  fn = functools.partial(_scan_tiles, block=block)
+@functools.partial(jax.jit, static_argnames=("block", "rows", "pair_dtype", "mesh"))
+def _run_chunk(carry, factors, qd, y, s2, ta, tb, tiles, *, block, rows, pair_dtype, mesh):
+  """Adds one chunk of block pairs to the (devices, K, C) accumulators (one row per device)."""
+  tile = functools.partial(_fast_tile, block=block, rows=rows, pair_dtype=pair_dtype)
+
+  def local(carry, factors, qd, y, s2, ta, tb, tiles):
+    body = lambda c, t: (tile(c, factors, qd, y, s2, ta, tb, t[0], t[1], t[2].astype(y.dtype)), None)
+    total, comp = jax.lax.scan(body, (carry[0][0], carry[1][0]), tiles[0])[0]
+    return total[None], comp[None]
+
   if mesh is not None:
     ax = mesh.axis_names[0]
-    fn = jax.shard_map(fn, mesh=mesh, in_specs=((P(ax), P(ax)), P(ax), P(ax)) + (P(),) * 6,
-                       out_specs=(P(ax), P(ax)))
-  return fn(carry, factors, qd, y, s2, preds, ry, rp, tiles)
+    local = jax.shard_map(local, mesh=mesh, in_specs=((P(ax), P(ax)),) + (P(),) * 6 + (P(ax),),
+                          out_specs=(P(ax), P(ax)))
+  return local(carry, factors, qd, y, s2, ta, tb, tiles)
 
 
 def pair_sums(mos: jax.typing.ArrayLike, predictions: jax.typing.ArrayLike,
               points: jax.typing.ArrayLike, *, std: jax.typing.ArrayLike,
               weights: jax.typing.ArrayLike, block: int = 128, chunks: int = 16,
               mesh: jax.sharding.Mesh | None = None, progress: bool = False,
-              dtype: str = "float64") -> jax.Array:
+              dtype: str = "float64", pair_dtype: str = "float32") -> jax.Array:
   """(K, 3 + 5 M) weighted pair sums at K points for M prediction rows.
 
   Columns: sum W, sum W dy^2, sum W dr^2, then per model dy dp, dp^2, dr dq,
   dq^2, sign(dr) sign(dq) (r, q dense ranks of MOS and predictions; the
   predictions are standardised first, which no correlation notices).
+  ``dtype`` is that of the row factors and accumulators, ``pair_dtype`` that of the
+  pair weights and within-row products (module docstring); with a ``mesh`` the block
+  pairs are spread over its first axis.
 
   Example:
     >>> y = np.linspace(1, 5, 20); s = np.full(20, 0.5)
     >>> pair_sums(y, y[None] ** 2, [[3.0, 1.0]], std=s, weights=np.ones(20)).shape
     (1, 8)
   """
-  with jax.enable_x64(dtype == "float64"):
+  for name, value in (("dtype", dtype), ("pair_dtype", pair_dtype)):
+    if value not in ("float32", "float64"):
+      raise ValueError(f"{name} must be 'float32' or 'float64', got {value!r}.")
+  with jax.enable_x64(dtype == "float64" or pair_dtype == "float64"):
     dt = jnp.dtype(dtype)
     arr, num_blocks = _prepare(mos, predictions, std, weights, block, dt)
-    pts = np.asarray(points, np.float64)
+    pts = np.asarray(points, np.float64).astype(dt)
     k = pts.shape[0]
     ndev = 1 if mesh is None else mesh.devices.size
-    kp = -(-k // ndev) * ndev
-    pts = np.concatenate([pts, np.repeat(pts[:1], kp - k, axis=0)]).astype(dt)
     factors = _row_factors(jax.device_put(pts), arr["y"], arr["s"], arr["w"])
-    s2 = arr["s2"]
-    total_tiles = num_blocks * (num_blocks + 1) // 2
-    groups = _tile_list(num_blocks, -(-total_tiles // max(1, chunks)))
-    cols = _BASE + _PER_MODEL * arr["preds"].shape[0]
-    carry = (jax.device_put(np.zeros((kp, cols), dt)), jax.device_put(np.zeros((kp, cols), dt)))
+    groups = _device_tiles(num_blocks, ndev, chunks)
+    cols = arr["ta"].shape[0]
+    carry = (jax.device_put(np.zeros((ndev, k, cols), dt)), jax.device_put(np.zeros((ndev, k, cols), dt)))
     qd = jax.device_put(np.ascontiguousarray(pts[:, 1]))
-    if mesh is not None:  # points (and their accumulators) split over the mesh's first axis
+    rest = (factors, qd, arr["y"], arr["s2"], arr["ta"], arr["tb"])
+    if mesh is not None:  # block pairs (and one accumulator each) split over the mesh's first axis
       split = jax.sharding.NamedSharding(mesh, P(mesh.axis_names[0]))
       same = jax.sharding.NamedSharding(mesh, P())
-      carry, factors, qd = jax.device_put((carry, factors, qd), split)
-      arr = jax.device_put(arr, same)
-      s2 = jax.device_put(s2, same)
+      carry, rest = jax.device_put(carry, split), jax.device_put(rest, same)
     it = groups
     if progress:
       from tqdm.auto import tqdm
       it = tqdm(groups, desc=f"GMC pairs (N={np.size(mos)}, {k} points)", unit="chunk")
+    rows = next(r for r in (4, 2, 1) if block % r == 0)
     for tiles in it:
-      tiles = jax.device_put(tiles) if mesh is None else jax.device_put(tiles, same)
-      carry = _run_chunk(carry, factors, qd, arr["y"], s2, arr["preds"], arr["ry"],
-                         arr["rp"], tiles, block=block, mesh=mesh)
-    return jax.device_put(np.asarray(jax.device_get(carry[0]))[:k])
+      tiles = jax.device_put(tiles) if mesh is None else jax.device_put(tiles, split)
+      carry = _run_chunk(carry, *rest, tiles, block=block, rows=rows, pair_dtype=pair_dtype, mesh=mesh)
+    total, comp = (np.asarray(jax.device_get(c), np.float64) for c in carry)
+    return jax.device_put(np.sum(total - comp, axis=0).astype(dt))
 
 
 def correlations_from_sums(sums: jax.typing.ArrayLike) -> dict[str, jax.Array]:
@@ -214,8 +314,8 @@ def surface(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arra
             ) -> dict[str, dict[str, np.ndarray]]:
   """{model: {method: (K,) values}} of the weighted correlations at K points.
 
-  Keyword arguments ``block``, ``chunks``, ``mesh``, ``progress``, ``dtype`` go to
-  ``pair_sums``.
+  Keyword arguments ``block``, ``chunks``, ``mesh``, ``progress``, ``dtype`` and
+  ``pair_dtype`` go to ``pair_sums``.
 
   Example:
     >>> y = np.linspace(1, 5, 20); s = np.full(20, 0.5)
