@@ -159,11 +159,20 @@ class MapPredictor(nnx.Module):
       statistics and :func:`~jiqa.models.map_signature.extra_maps` of *both*
       orderings, pooled where the images differ).
     signature_hidden: hidden units of the ``"signature"`` head.
+    signature_linear: also add a linear map of the signature to the
+      ``"signature"`` head's logits (a logistic-regression path beside the MLP).
     pixel_image_logits: add the log-mean-exp of the pixel presence logits to
       the image-level logits (``True``, the former design) or not.
     gate_pixels: add the image-level logit of each type to its pixel presence
       logits (only with ``pixel_image_logits=False``), so the per-pixel maps
       follow the image-level identification of the type.
+    strength_stats: hidden units of a per-pixel GELU MLP on the input
+      statistics whose output is added to ``u`` (0: none); the strength then
+      reads the hand statistics directly, not only through the backbone.
+    strength_by_type: make ``u`` a type-conditioned linear map of the pixel
+      features, ``u_t = pix . (W_t + sum_k p_k V_kt)`` with ``p`` the softmax of
+      the (symmetric) image-level logits, gradient stopped, so each channel's
+      strength can be calibrated for the type the image is identified as.
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -176,8 +185,10 @@ class MapPredictor(nnx.Module):
   def __init__(self, num_types: int, *, backbone: str = "unet", width: int = 16,
                depth: int = 3, patch_size: int = 8, num_heads: int = 4, norm: str = "none",
                inputs: str = "relational", image_head: str = "linear",
-               signature_hidden: int = 128, pixel_image_logits: bool = True,
-               gate_pixels: bool = False, rngs: nnx.Rngs):
+               signature_hidden: int = 128, signature_linear: bool = False,
+               pixel_image_logits: bool = True,
+               gate_pixels: bool = False, strength_stats: int = 0,
+               strength_by_type: bool = False, rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
@@ -199,6 +210,14 @@ class MapPredictor(nnx.Module):
       raise ValueError("gate_pixels needs pixel_image_logits=False (the image logits would "
                        "read the gated pixel logits).")
     self.gate_pixels = gate_pixels
+    self.strength_stats = strength_stats
+    if strength_stats:
+      self.stats_hidden = nnx.Linear(input_channels(inputs), strength_stats, rngs=rngs)
+      self.stats_out = nnx.Linear(strength_stats, num_types, rngs=rngs)
+    self.strength_by_type = strength_by_type
+    if strength_by_type:
+      self.type_strength = nnx.Param(jnp.zeros(
+          (num_types, self.backbone.pixel_channels, num_types), jnp.float32))
     if image_head == "linear":
       self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
     elif image_head == "signature":
@@ -206,6 +225,8 @@ class MapPredictor(nnx.Module):
       self.image_hidden = nnx.Linear(sig + 2 * (pc + cc), signature_hidden, rngs=rngs)
       self.image_hidden2 = nnx.Linear(signature_hidden, signature_hidden, rngs=rngs)
       self.image_head = nnx.Linear(signature_hidden, num_types, rngs=rngs)
+      self.signature_linear = (nnx.Linear(sig, num_types, rngs=rngs) if signature_linear
+                               else None)
     else:
       self.image_hidden = nnx.Linear(2 * (pc + cc), 2 * pc, rngs=rngs)
       self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
@@ -220,7 +241,8 @@ class MapPredictor(nnx.Module):
     if self.image_head_kind == "mlp":
       return self.image_head(jax.nn.gelu(self.image_hidden(jnp.concatenate(x, -1))))
     h = jax.nn.gelu(self.image_hidden(jnp.concatenate(x + [sig], -1)))
-    return self.image_head(jax.nn.gelu(self.image_hidden2(h)))
+    out = self.image_head(jax.nn.gelu(self.image_hidden2(h)))
+    return out if self.signature_linear is None else out + self.signature_linear(sig)
 
   def _signatures(self, x: jax.Array, y: jax.Array, inp: jax.Array) -> jax.Array:
     """``(2N, S)``: per ordering, its own signature then the other ordering's."""
@@ -256,15 +278,21 @@ class MapPredictor(nnx.Module):
     u, v = self.strength_head(pix), self.presence_head(pix)
     sig = self._signatures(x, y, inp) if self.image_head_kind == "signature" else None
     pooled = self._pooled(pix, jnp.concatenate([c_xy, c_yx], axis=0), sig)
-    pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
-    u_ab, u_ba = pick(u, first)
-    d = jnp.where(same, 0.0, u_ab - u_ba)
-    strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     q = v[:n] + v[n:]
     image = pooled[:n] + pooled[n:]  # a + b == b + a exactly
     if self.pixel_image_logits:
       image = (jax.nn.logsumexp(q, axis=(1, 2)) - jnp.log(float(q.shape[1] * q.shape[2]))
                + image)
+    if self.strength_stats:
+      u = u + self.stats_out(jax.nn.gelu(self.stats_hidden(inp)))
+    if self.strength_by_type:
+      p = jax.lax.stop_gradient(jax.nn.softmax(image, axis=-1))
+      w = jnp.einsum("nk,kct->nct", jnp.concatenate([p, p], 0), self.type_strength[...])
+      u = u + jnp.einsum("nhwc,nct->nhwt", pix, w)
+    pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
+    u_ab, u_ba = pick(u, first)
+    d = jnp.where(same, 0.0, u_ab - u_ba)
+    strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     if self.gate_pixels:
       q = q + image[:, None, None, :]
     c_ab, c_ba = pick(jnp.concatenate([c_xy, c_yx], axis=0), first)

@@ -69,13 +69,15 @@ def test_exact_antisymmetry_and_zero_on_identical_pairs(predictor):
       jax.nn.sigmoid(ab.pixel_presence_logits) * ab.strength), rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("inputs,image_head,pixel_image_logits", [
-    ("relational", "linear", True), ("residual", "linear", True),
-    ("residual", "signature", True), ("residual", "signature", False)])
-def test_random_parameters_keep_exactness(inputs, image_head, pixel_image_logits):
+@pytest.mark.parametrize("inputs,options", [
+    ("relational", {}), ("residual", {}),
+    ("residual", dict(image_head="signature", signature_hidden=16)),
+    ("residual", dict(image_head="signature", signature_hidden=16, signature_linear=True,
+                      pixel_image_logits=False, gate_pixels=True, strength_stats=8,
+                      strength_by_type=True))])
+def test_random_parameters_keep_exactness(inputs, options):
   """Exactness holds for any parameters, not only the initial ones: perturb every weight."""
-  model = MapPredictor(T, width=8, depth=2, inputs=inputs, image_head=image_head,
-                       pixel_image_logits=pixel_image_logits, signature_hidden=16, rngs=rngs(7))
+  model = MapPredictor(T, width=8, depth=2, inputs=inputs, rngs=rngs(7), **options)
   graphdef, state = nnx.split(model)
   leaves, tree = jax.tree.flatten(state)
   keys = jax.random.split(jax.random.key(3), len(leaves))
@@ -135,6 +137,10 @@ def test_constructor_errors():
     MapPredictor(3, backbone="vit", width=18, num_heads=4, rngs=rngs())
   with pytest.raises(ValueError, match="inputs"):
     MapPredictor(3, inputs="rgb", rngs=rngs())
+  with pytest.raises(ValueError, match="image_head"):
+    MapPredictor(3, image_head="deep", rngs=rngs())
+  with pytest.raises(ValueError, match="gate_pixels"):
+    MapPredictor(3, gate_pixels=True, rngs=rngs())
 
 
 @pytest.mark.slow
