@@ -273,37 +273,46 @@ def pair_sums(mos: jax.typing.ArrayLike, predictions: jax.typing.ArrayLike,
     factors = _row_factors(jax.device_put(pts), arr["y"], arr["s"], arr["w"])
     groups = _device_tiles(num_blocks, ndev, chunks)
     cols = arr["ta"].shape[0]
-    carry = (jax.device_put(np.zeros((ndev, k, cols), dt)), jax.device_put(np.zeros((ndev, k, cols), dt)))
     qd = jax.device_put(np.ascontiguousarray(pts[:, 1]))
     rest = (factors, qd, arr["y"], arr["s2"], arr["ta"], arr["tb"])
+    put = jax.device_put
     if mesh is not None:  # block pairs (and one accumulator each) split over the mesh's first axis
       split = jax.sharding.NamedSharding(mesh, P(mesh.axis_names[0]))
-      same = jax.sharding.NamedSharding(mesh, P())
-      carry, rest = jax.device_put(carry, split), jax.device_put(rest, same)
+      rest = jax.device_put(rest, jax.sharding.NamedSharding(mesh, P()))
+      # Each device's rows put directly (device_put of a host array to a split sharding
+      # compiles a slicing program).
+      put = lambda a: jax.make_array_from_callback(a.shape, split, lambda idx: a[idx])
+    carry = (put(np.zeros((ndev, k, cols), dt)), put(np.zeros((ndev, k, cols), dt)))
     it = groups
     if progress:
       from tqdm.auto import tqdm
       it = tqdm(groups, desc=f"GMC pairs (N={np.size(mos)}, {k} points)", unit="chunk")
     rows = next(r for r in (4, 2, 1) if block % r == 0)
     for tiles in it:
-      tiles = jax.device_put(tiles) if mesh is None else jax.device_put(tiles, split)
+      tiles = put(tiles)
       carry = _run_chunk(carry, *rest, tiles, block=block, rows=rows, pair_dtype=pair_dtype, mesh=mesh)
-    total, comp = (np.asarray(jax.device_get(c), np.float64) for c in carry)
+    # One device's row at a time: np.asarray of the whole sharded array would compile a gather.
+    total, comp = (np.concatenate([np.asarray(s.data, np.float64) for s in c.addressable_shards])
+                   for c in carry)
     return jax.device_put(np.sum(total - comp, axis=0).astype(dt))
 
 
 def correlations_from_sums(sums: jax.typing.ArrayLike) -> dict[str, jax.Array]:
   """{'PLCC'|'SRCC'|'KRCC': (M, K)} from the (K, 3 + 5 M) output of ``pair_sums``.
 
+  A numpy input is computed with numpy (numpy arrays out, no compiled program), anything
+  else with ``jax.numpy`` (so it can be traced, as in ``plcc_surface``).
+
   Example:
     >>> sums = jnp.array([[2.0, 4.0, 4.0, 2.0, 1.0, 2.0, 1.0, 2.0]])
     >>> float(correlations_from_sums(sums)["PLCC"][0, 0])
     1.0
   """
-  sums = jnp.asarray(sums)
+  xp = np if isinstance(sums, np.ndarray) else jnp
+  sums = xp.asarray(sums)
   per = sums[:, _BASE:].reshape(sums.shape[0], -1, _PER_MODEL)  # (K, M, 5)
-  plcc = per[..., 0] / jnp.sqrt(sums[:, 1:2] * per[..., 1])
-  srcc = per[..., 2] / jnp.sqrt(sums[:, 2:3] * per[..., 3])
+  plcc = per[..., 0] / xp.sqrt(sums[:, 1:2] * per[..., 1])
+  srcc = per[..., 2] / xp.sqrt(sums[:, 2:3] * per[..., 3])
   krcc = per[..., 4] / sums[:, 0:1]
   return {"PLCC": plcc.T, "SRCC": srcc.T, "KRCC": krcc.T}
 
@@ -326,9 +335,10 @@ def surface(mos: jax.typing.ArrayLike, predictions: Mapping[str, jax.typing.Arra
   names = list(predictions)
   stacked = np.stack([np.asarray(predictions[n], np.float64) for n in names])
   sums = pair_sums(mos, stacked, points, std=std, weights=weights, **kwargs)
-  with jax.enable_x64(kwargs.get("dtype", "float64") == "float64"):
-    corr = {m: np.asarray(v, np.float64) for m, v in jax.jit(correlations_from_sums)(sums).items()}
-  total = np.asarray(sums)[:, 0]
+  sums = np.asarray(sums)
+  with np.errstate(divide="ignore", invalid="ignore"):  # zero-weight points: the error below
+    corr = {m: np.asarray(v, np.float64) for m, v in correlations_from_sums(sums).items()}
+  total = sums[:, 0]
   bad = ~np.isfinite(total) | (total <= 0)
   if np.any(bad):
     k = int(np.flatnonzero(bad)[0])
