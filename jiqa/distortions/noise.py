@@ -13,22 +13,28 @@ the set of corrupted pixels only grows with it.
 
 * ``white_noise``: ``x + sqrt(v) n`` on RGB (MATLAB ``imnoise(x, 'gaussian', 0, v)``).
 * ``white_noise_color``: the same noise added to the three components of
-  full-range JFIF YCbCr (:func:`jiqa.distortions.colorspace.rgb_to_ycbcr`),
-  converted back to RGB, as ARNIQA does. MATLAB's ``rgb2ycbcr`` is studio
-  swing (Y scaled by 219/255, chroma by 224/255), so KADID's RGB noise was about
-  15 % larger than this; the YCbCr variance here is KADID's number. MATLAB also
-  clipped in YCbCr; only the RGB result is clipped here.
+  MATLAB's YCbCr, as KADID's ``imnoisecolorcomp`` does (``ycbcr2rgb(imnoise(
+  rgb2ycbcr(I), 'gaussian', 0, v))``). MATLAB's ``rgb2ycbcr`` is studio swing
+  (ITU-R BT.601: Y spans 219/255 of the range, Cb and Cr 224/255), so a noise of
+  variance ``v`` there is the full-range (JFIF,
+  :func:`jiqa.distortions.colorspace.rgb_to_ycbcr`) noise scaled by 255/219 on Y
+  and 255/224 on Cb and Cr: about 15 % more RGB noise than the same variance in
+  full-range YCbCr (ARNIQA's reading). MATLAB's ``imnoise`` also clips in YCbCr
+  to ``[0, 1]``, which studio swing leaves 16/255 of headroom for; only the RGB
+  result is clipped here.
 * ``impulse_noise``: salt and pepper of density ``d`` per element (pixel and
   channel), half salt, half pepper, as ``imnoise(x, 'salt & pepper', d)``.
 * ``multiplicative_noise``: ``x + x n`` with ``n`` Gaussian of variance ``v``
   (as the KADID notes and ARNIQA; MATLAB's ``'speckle'`` draws ``n`` uniform with
   the same variance).
-* ``denoise``: KADID's parameter (0.01 ... 0.15) is read as the noise
-  *standard deviation* (2.5 ... 38 grey levels of 8 bits, the usual range of
-  learned denoisers such as the DnCNN KADID used; read as a variance, 0.15 would
-  be a standard deviation of 0.39, which no denoiser recovers from). The op adds
-  Gaussian noise of that sigma, clips to ``[0, 1]`` and denoises with non-local
-  means (Buades et al. 2005): ``3 x 3`` colour patches, a ``(2 s + 1)^2`` search
+* ``denoise``: KADID's parameter (0.01 ... 0.15) is the *variance* of the
+  noise, as in KADID's ``imdenoise.m`` (``imnoise(I, 'gaussian', 0, var)``, then
+  MATLAB's pretrained DnCNN on each channel): noise standard deviations of 0.1
+  ... 0.39 (25 ... 99 grey levels of 8 bits), mostly beyond what a denoiser
+  removes, so the distortion is over-smoothed texture plus much residual noise.
+  The op adds Gaussian noise of that variance, clips to ``[0, 1]`` and denoises
+  with non-local means (Buades et al. 2005) instead of the learned DnCNN, which
+  jiqa cannot ship: ``3 x 3`` colour patches, a ``(2 s + 1)^2`` search
   window (``search_radius`` s, default 2), weights
   ``exp(-max(d^2 - 2 sigma^2, 0) / h^2)`` with ``h = h_factor * sigma``
   (default ``h = sigma``; the noise-variance correction is that of
@@ -61,16 +67,18 @@ import jax
 import jax.numpy as jnp
 
 from jiqa.distortions import colorspace
-from jiqa.distortions.counter_random import uniform_bits
+from jiqa.distortions.counter_random import normal, uniform_bits
 from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param, materialize
 
 WHITE_NOISE_VARIANCES = (0.001, 0.002, 0.003, 0.005, 0.01)
 WHITE_NOISE_COLOR_VARIANCES = (0.0001, 0.0005, 0.001, 0.002, 0.003)
 IMPULSE_DENSITIES = (0.001, 0.005, 0.01, 0.02, 0.03)
 MULTIPLICATIVE_VARIANCES = (0.001, 0.005, 0.01, 0.02, 0.05)
-DENOISE_SIGMAS = (0.01, 0.03, 0.05, 0.1, 0.15)
+DENOISE_VARIANCES = (0.01, 0.03, 0.05, 0.1, 0.15)
 # a[c, o]: weight of YCbCr channel c in RGB channel o (the linear part of ycbcr_to_rgb).
 _YCC_TO_RGB_LINEAR = colorspace.YCBCR_TO_RGB.T
+# Studio-swing (MATLAB rgb2ycbcr, BT.601) units per full-range unit of Y, Cb, Cr.
+_STUDIO_SCALE = (255.0 / 219.0, 255.0 / 224.0, 255.0 / 224.0)
 
 
 def _param(level, params):
@@ -79,22 +87,6 @@ def _param(level, params):
 
 _bits = uniform_bits  # counter-hash words: see jiqa.distortions.counter_random
 
-
-def _normal(key: jax.Array, shape: tuple[int, ...], dtype) -> jax.Array:
-  """Standard-normal samples: ``sqrt(2) erfinv(v)`` of uniforms ``v`` from :func:`_bits`.
-
-  The method of ``jax.random.normal`` (inverse CDF), on 24-bit uniforms
-  ``v = (2 k + 1) / 2^24 - 1``, ``k = 0 ... 2^24 - 1`` (symmetric, never +-1;
-  tails cut at 5.4 sigma), with the threefry bits replaced by :func:`_bits`:
-  measured 0.44 vs 5.9 ms per 256 x 256 x 3 draw (vmapped, shared 2-core CPU).
-  """
-  size = 1
-  for n in shape:
-    size *= n
-  words = _bits(key, size)
-  v = (words >> 8).astype(jnp.float32) * (2.0 / 2**24) + (1.0 / 2**24 - 1.0)
-  z = jnp.sqrt(jnp.float32(2.0)) * jax.scipy.special.erfinv(v)
-  return z.reshape(shape).astype(dtype)
 
 
 @distortion_op()
@@ -107,17 +99,18 @@ def white_noise(key: jax.Array, image: jax.typing.ArrayLike,
     True
   """
   var = _param(level, WHITE_NOISE_VARIANCES)
-  noise = _normal(key, image.shape, image.dtype)
+  noise = normal(key, image.shape, image.dtype)
   return jnp.clip(image + jnp.sqrt(var).astype(image.dtype) * noise, 0.0, 1.0)
 
 
 @distortion_op()
 def white_noise_color(key: jax.Array, image: jax.typing.ArrayLike,
                       level: jax.typing.ArrayLike) -> jax.Array:
-  """White Gaussian noise of KADID's variance added to Y, Cb and Cr.
+  """White Gaussian noise of KADID's variance added to studio-swing Y, Cb and Cr.
 
-  The conversion is affine, so the RGB result is ``x + A n`` with ``A`` the
-  linear part of :func:`~jiqa.distortions.colorspace.ycbcr_to_rgb`; it is
+  The conversion is affine, so the RGB result is ``x + A S n`` with ``A`` the
+  linear part of :func:`~jiqa.distortions.colorspace.ycbcr_to_rgb` and ``S`` the
+  studio-swing scale (255/219, 255/224, 255/224); it is
   computed as ``A n`` on three noise planes: one colour conversion of the noise
   instead of a round trip of the image (3x cheaper, and level 0 returns the
   input bit for bit).
@@ -128,11 +121,12 @@ def white_noise_color(key: jax.Array, image: jax.typing.ArrayLike,
   """
   var = _param(level, WHITE_NOISE_COLOR_VARIANCES)
   height, width, _ = image.shape
-  noise = _normal(key, (3, height, width), image.dtype) * jnp.sqrt(var).astype(image.dtype)
+  noise = normal(key, (3, height, width), image.dtype) * jnp.sqrt(var).astype(image.dtype)
   # ycbcr_to_rgb(noise + black) - ycbcr_to_rgb(black) = A noise, A its linear part,
   # written out per plane (XLA's CPU dot with a contraction of 3 is slow).
   a = _YCC_TO_RGB_LINEAR
-  delta = jnp.stack([sum(float(a[c, o]) * noise[c] for c in range(3) if a[c, o] != 0)
+  delta = jnp.stack([sum(float(a[c, o] * _STUDIO_SCALE[c]) * noise[c]
+                         for c in range(3) if a[c, o] != 0)
                      for o in range(3)], axis=-1)
   return jnp.clip(image + delta, 0.0, 1.0)
 
@@ -169,7 +163,7 @@ def multiplicative_noise(key: jax.Array, image: jax.typing.ArrayLike,
     >>> out = multiplicative_noise(jax.random.key(0), image, 0.4)  # variance 0.005
   """
   var = _param(level, MULTIPLICATIVE_VARIANCES)
-  noise = _normal(key, image.shape, image.dtype)
+  noise = normal(key, image.shape, image.dtype)
   return jnp.clip(image + image * jnp.sqrt(var).astype(image.dtype) * noise, 0.0, 1.0)
 
 
@@ -251,7 +245,7 @@ def denoise(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Array
   Args:
     key: PRNG key of the noise.
     image: ``(H, W, 3)`` float image in ``[0, 1]``.
-    level: severity in ``[0, 1]``; the noise sigma is 0.01 ... 0.15 at 0.2 ... 1.0.
+    level: severity in ``[0, 1]``; the noise variance is 0.01 ... 0.15 at 0.2 ... 1.0.
     search_radius: static half-width of the NLM search window (2: 5 x 5).
     h_factor: static; the NLM filtering parameter is ``h_factor * sigma``.
 
@@ -260,10 +254,10 @@ def denoise(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Array
 
   Example:
     >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
-    >>> out = denoise(jax.random.key(0), image, 0.8)   # sigma 0.1
+    >>> out = denoise(jax.random.key(0), image, 0.8)   # variance 0.1
   """
-  sigma = _param(level, DENOISE_SIGMAS).astype(image.dtype)
-  # jax.random.normal (not _normal): the tests rebuild this exact noisy image.
+  sigma = jnp.sqrt(_param(level, DENOISE_VARIANCES)).astype(image.dtype)
+  # jax.random.normal (not counter_random.normal): the tests rebuild this exact noisy image.
   noise = jax.random.normal(key, image.shape, image.dtype)
   noisy = jnp.clip(image + sigma * noise, 0.0, 1.0)
   # Materialise the noisy image: otherwise XLA fuses the noise generation into
@@ -282,6 +276,6 @@ SPECS: tuple[DistortionSpec, ...] = (
                    identity_param=0.0, kadid_index=13),
     DistortionSpec("multiplicative_noise", "noise", multiplicative_noise,
                    MULTIPLICATIVE_VARIANCES, identity_param=0.0, kadid_index=14),
-    DistortionSpec("denoise", "noise", denoise, DENOISE_SIGMAS, identity_param=0.0,
+    DistortionSpec("denoise", "noise", denoise, DENOISE_VARIANCES, identity_param=0.0,
                    kadid_index=15),
 )
