@@ -29,6 +29,14 @@ Hand-written here (no maintained JAX library has them):
   differently); continuous in ``L``;
 * both 2-D kernels are applied by FFT on the replicate-padded image.
 
+KADID's generator ends every distortion with ``mapmm``, a min-max stretch of the
+whole image to ``[0, 1]`` (its inputs span ``[0, 1]``). A blur lowers the
+image's maximum and raises its minimum, so KADID's blurred images are also
+stretched in contrast; the three ops do the same, back to the input's own range
+(:func:`~jiqa.distortions.spec.restretch`; for a linear filter that equals
+KADID's stretch of the image normalised to ``[0, 1]``). How much that changes
+depends on the content (isolated extreme pixels lose most to a blur).
+
 Example:
   >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
   >>> out = gaussian_blur(jax.random.key(0), image, 0.6)  # sigma 1, KADID L3
@@ -42,7 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param
+from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param, restretch
 
 GAUSSIAN_SIGMAS = (0.1, 0.5, 1.0, 2.0, 5.0)
 LENS_RADII = (1.0, 2.0, 4.0, 6.0, 8.0)
@@ -248,7 +256,7 @@ def gaussian_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing
     level: severity in ``[0, 1]``; sigma is interpolated from 0 (identity).
 
   Returns:
-    The blurred image, clipped to ``[0, 1]``.
+    The blurred image, stretched back to the input's range (KADID's ``mapmm``).
 
   Example:
     >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
@@ -257,7 +265,7 @@ def gaussian_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing
   del key
   sigma = kadid_param(level, GAUSSIAN_SIGMAS, 0.0)
   out = gaussian_filter(image, sigma, radius=gaussian_radius(GAUSSIAN_SIGMAS[-1]))
-  return jnp.clip(out, 0.0, 1.0)
+  return restretch(out, image)
 
 
 @distortion_op()
@@ -273,7 +281,7 @@ def lens_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.Arr
   radius = kadid_param(level, LENS_RADII, 0.0)
   size = int(math.ceil(LENS_RADII[-1] - 0.5))
   out = fft_filter(image, disk_kernel(radius, size))
-  return jnp.where(radius > 0, jnp.clip(out, 0.0, 1.0), image)
+  return jnp.where(radius > 0, restretch(out, image), image)
 
 
 @distortion_op()
@@ -299,7 +307,7 @@ def motion_blur(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
     theta = jnp.float32(np.deg2rad(angle))
   size = int(math.floor((MOTION_LENGTHS[-1] - 1) / 2 + 1))
   out = fft_filter(image, motion_kernel(length, theta, size))
-  return jnp.where(length > 1, jnp.clip(out, 0.0, 1.0), image)
+  return jnp.where(length > 1, restretch(out, image), image)
 
 
 SPECS: tuple[DistortionSpec, ...] = (

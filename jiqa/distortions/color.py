@@ -11,10 +11,10 @@ exactly instead of up to the round-trip error of the conversion.
 
 Hand-written here, and how it differs from MATLAB:
 
-* ``color_shift``: the G channel moved by ``A`` pixels in a random direction
-  (any angle; KADID's ``normr(rand(1, 2))`` only draws down-right directions and
-  rounds to whole pixels) by separable bilinear sampling with clamped borders, so
-  fractional shifts are continuous in the level; blended through KADID's edge
+* ``color_shift``: the G channel moved by ``A`` pixels in a random direction,
+  rounded to whole pixels as KADID's ``round(normr(rand(1, 2)) * amount)`` (any
+  angle here; KADID's ``rand`` only draws down-right directions, which changes
+  nothing but the sign), with clamped borders; blended through KADID's edge
   mask (gradient magnitude of the grey image, Gaussian sigma 4, min-max
   normalised, clipped to [0.1, 1], 1 %/99 % percentile stretch; the percentiles
   are taken on every fourth pixel of the smooth mask).
@@ -25,7 +25,14 @@ Hand-written here, and how it differs from MATLAB:
   strided subsample of about 4096 pixels, then every pixel takes its nearest
   palette colour. A non-integer ``N`` blends the images quantized with
   ``floor(N)`` and ``ceil(N)`` colours; below level 0.2 the 64-colour result is
-  blended with the input. Gradients pass straight through the rounding to the
+  blended with the input. The palette image is then stretched back to the
+  input's range (:func:`~jiqa.distortions.spec.restretch`): KADID's generator
+  ends every distortion with ``mapmm``, and a palette of cluster means loses
+  the image's extremes. Measured in numpy with Pillow's median-cut palette on
+  8 photos at native resolution, the stretch moves the cell PSNR from 4.7 dB
+  above KADID's to 0.4 dB (mean absolute gap), while adding Floyd-Steinberg
+  dithering as well gives 1.8 dB below (MATLAB's palette, minimum variance, is
+  not Pillow's, so the remaining dithering question is open). Gradients pass straight through the rounding to the
   palette (straight-through estimator).
 
 Example:
@@ -43,7 +50,8 @@ import jax.numpy as jnp
 
 from jiqa.distortions.blur import gaussian_filter, gaussian_radius
 from jiqa.distortions.colorspace import lab_planes, rgb_planes
-from jiqa.distortions.spec import DistortionSpec, blend_from_identity, distortion_op, kadid_param
+from jiqa.distortions.spec import (DistortionSpec, blend_from_identity, distortion_op, kadid_param,
+                                   restretch)
 
 DIFFUSION_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
 SHIFT_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
@@ -122,7 +130,8 @@ def color_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   Args:
     key: draws the direction of the shift (uniform angle).
     image: ``(H, W, 3)`` float image in ``[0, 1]``.
-    level: severity in ``[0, 1]``; the shift grows linearly from 0 px.
+    level: severity in ``[0, 1]``; the shift grows linearly from 0 px and is
+      rounded to whole pixels per axis.
 
   Example:
     >>> image = jax.random.uniform(jax.random.key(1), (32, 32, 3))
@@ -131,7 +140,9 @@ def color_shift(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.A
   amount = kadid_param(level, SHIFT_AMOUNTS, 0.0)
   phi = jax.random.uniform(key, (), jnp.float32, 0.0, 2 * jnp.pi)
   g = image[..., 1]
-  moved = _shift_axis(_shift_axis(g, amount * jnp.sin(phi), 0), amount * jnp.cos(phi), 1)
+  # Whole pixels, as KADID's round(); the output changes in steps with the level.
+  dy, dx = jnp.round(amount * jnp.sin(phi)), jnp.round(amount * jnp.cos(phi))
+  moved = _shift_axis(_shift_axis(g, dy, 0), dx, 1)
   e = edge_mask(image)
   g_new = g + e * (moved - g)
   return jnp.clip(image.at[..., 1].set(g_new), 0.0, 1.0)
@@ -218,6 +229,9 @@ def color_quantization(key: jax.Array, image: jax.typing.ArrayLike, level: jax.t
   # random pixels, so Q(m) is the same image whichever pair it is part of.
   q = jax.vmap(quantize, in_axes=(None, 0))(key, jnp.stack([n_lo, n_lo + 1]))
   q = q[0] + frac * (q[1] - q[0])
+  # KADID's final mapmm: palette colours are cluster means, so the image's
+  # extremes shrink, and the generator stretched them back.
+  q = restretch(q, jax.lax.stop_gradient(image))
   out = image + jax.lax.stop_gradient(q - image)  # straight-through gradient
   return blend_from_identity(image, out, level)
 

@@ -305,3 +305,23 @@ def materialize(tree):
     return jax.tree.map(lambda leaf: leaf + (0 * probe).astype(leaf.dtype), t)
 
   return jax.lax.cond(probe == probe, lambda t: t, poisoned, tree)
+
+
+def restretch(out: jax.Array, image: jax.Array) -> jax.Array:
+  """``out`` mapped affinely so that its minimum and maximum are ``image``'s.
+
+  KADID's generator ends every distortion with ``mapmm``, a min-max stretch of
+  the whole image (all channels) to ``[0, 1]``; its inputs span ``[0, 1]``. This
+  is that stretch to the input's own range, so it is the identity when ``out``
+  has the range of ``image`` (level 0). A flat ``out`` is returned as it is.
+
+  Example:
+    >>> x = jnp.array([[[0.0, 0.5, 1.0]]])
+    >>> restretch(jnp.array([[[-0.1, 0.5, 1.1]]]), x).tolist()
+    [[[0.0, 0.5, 1.0]]]
+  """
+  lo, hi = jnp.min(image), jnp.max(image)
+  o_lo, o_hi = jnp.min(out), jnp.max(out)
+  span = o_hi - o_lo
+  scaled = lo + (out - o_lo) * ((hi - lo) / jnp.maximum(span, jnp.finfo(out.dtype).tiny))
+  return jnp.where(span > 0, jnp.clip(scaled, lo, hi), out)

@@ -43,11 +43,36 @@ def test_mean_shift_signed_levels_reproduce_kadid():
   np.testing.assert_allclose(vals, -vals[::-1], atol=1e-7)
 
 
+def _mapmm(y):
+  """KADID's mapmm: min-max stretch of the whole array to [0, 1]."""
+  return (y - y.min()) / (y.max() - y.min())
+
+
 @pytest.mark.parametrize("level", [-1.0, -0.5, 0.3, 1.0])
-def test_mean_shift_adds_the_constant(level):
-  x = _rgb(1)
-  ref = np.clip(x + float(brightness.mean_shift_amount(level)), 0, 1)
-  np.testing.assert_allclose(_op(brightness.mean_shift)(KEY, x, level), ref, atol=1e-7)
+def test_mean_shift_is_kadid_shift_then_mapmm(level):
+  # A full-range image: KADID's mapmm(clip(x + a, 0, 1)), in float64.
+  x = _rgb(1).astype(np.float64)
+  x[0, 0], x[0, 1] = 0.0, 1.0
+  a = float(brightness.mean_shift_amount(level))
+  ref = _mapmm(np.clip(x + a, 0, 1))
+  got = np.asarray(_op(brightness.mean_shift)(KEY, x.astype(np.float32), level))
+  np.testing.assert_allclose(got, ref, atol=2e-6)
+  # It brightens (a > 0) or darkens (a < 0) on average.
+  assert np.sign(got.mean() - x.mean()) == np.sign(a)
+
+
+@pytest.mark.parametrize("level", [-1.0, 0.5])
+def test_mean_shift_works_within_the_image_range(level):
+  # A photo in [0.2, 0.7]: KADID's generator stretches it to [0, 1] first;
+  # the op is that pipeline mapped back to the photo's own range.
+  x = 0.2 + 0.5 * _rgb(2).astype(np.float64)
+  lo, hi = x.min(), x.max()
+  a = float(brightness.mean_shift_amount(level))
+  ref = lo + (hi - lo) * _mapmm(np.clip((x - lo) / (hi - lo) + a, 0, 1))
+  got = np.asarray(_op(brightness.mean_shift)(KEY, x.astype(np.float32), level))
+  np.testing.assert_allclose(got, ref, atol=2e-6)
+  flat = np.full((4, 4, 3), 0.3, np.float32)
+  np.testing.assert_array_equal(_op(brightness.mean_shift)(KEY, flat, level), flat)
 
 
 @pytest.mark.parametrize("level", KADID_LEVELS)

@@ -104,6 +104,25 @@ def test_color_shift_moves_only_green_near_edges():
   assert mask.min() == 0.0 and mask.max() == 1.0
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("level", KADID_LEVELS)
+def test_color_shift_moves_green_by_whole_pixels(level, seed):
+  # KADID: round(normr(rand(1, 2)) * amount), an integer shift of about amount px.
+  amount = color.SHIFT_AMOUNTS[KADID_LEVELS.index(level)]
+  x = _rgb(10, (48, 56, 3))
+  out = np.asarray(_op(color.color_shift)(jax.random.key(seed), x, level))
+  e = np.asarray(color.edge_mask(jnp.asarray(x)))
+  strong = e > 0.5
+  g = x[..., 1].astype(np.float64)
+  moved = g + (out[..., 1] - g) / np.where(strong, e, 1.0)
+  a = int(amount)
+  found = [(dy, dx) for dy in range(-a, a + 1) for dx in range(-a, a + 1)
+           if np.allclose(ndi.shift(g, (dy, dx), order=0, mode="nearest")[strong], moved[strong],
+                          atol=1e-4)]
+  assert len(found) == 1
+  assert abs(np.hypot(*found[0]) - amount) <= 0.75
+
+
 @pytest.mark.parametrize("level", KADID_LEVELS)
 def test_color_quantization_uses_at_most_n_colours(level):
   x = _rgb(6, (64, 64, 3))
@@ -118,6 +137,8 @@ def test_color_quantization_error_is_close_to_pillow_median_cut(n_colors, level)
   pil = Image.fromarray(np.round(x * 255).astype(np.uint8)).quantize(
       colors=n_colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
   ref = np.asarray(pil.convert("RGB"), np.float32) / 255
+  # Both palettes followed by KADID's final mapmm (to the input's range).
+  ref = x.min() + (ref - ref.min()) * (x.max() - x.min()) / (ref.max() - ref.min())
   mse_pil = np.mean((ref - x) ** 2)
   mse_ours = float(jnp.mean((_op(color.color_quantization)(KEY, x, level) - x) ** 2))
   assert mse_ours < 1.2 * mse_pil  # k-means (minimum variance) is at least as good
