@@ -90,9 +90,15 @@ def test_op_batched_identity_range_monotone(name, photos):
     ref = np.asarray(photos)
     # Level 0 is the identity.
     np.testing.assert_allclose(per[:, 0], ref, atol=1e-6, err_msg=f"{name}: level 0")
-    # Mean PSNR over the photos falls strictly from L1 to L5.
+    # Mean PSNR over the photos falls strictly from L1 to L5. Pixelate's is
+    # dominated by the misalignment of MATLAB's nearest resize (about the same
+    # at L2-L4; KADID's own cell PSNR is 24.59, 24.89, 24.21 dB there): only L1
+    # above and L5 below the others.
     psnr = np.stack([_psnr(per[:, j], ref) for j in range(1, len(LEVELS))], axis=1).mean(0)
-    assert np.all(np.diff(psnr) < 0), f"{name} (sign {sign}): mean PSNR by level {psnr}"
+    if name == "pixelate":
+      assert psnr[0] > psnr[1:].max() and psnr[-1] < psnr[:-1].min(), f"{name}: {psnr}"
+    else:
+      assert np.all(np.diff(psnr) < 0), f"{name} (sign {sign}): mean PSNR by level {psnr}"
     assert np.isfinite(psnr[0]), f"{name}: L1 is still the identity"
   # jit+vmap equals a loop of single (jitted) calls, with per-image keys.
   single = jax.jit(spec.fn)
