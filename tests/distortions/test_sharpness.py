@@ -70,7 +70,8 @@ def test_high_sharpen_matches_unsharp_mask_on_skimage_lab(level):
   amount = sharpness.SHARPEN_AMOUNTS[KADID_LEVELS.index(level)]
   lab = skimage.color.rgb2lab(x.astype(np.float64))
   light = lab[..., 0]
-  blurred = ndi.gaussian_filter(light, 6.0, mode="nearest", truncate=math.ceil(12.0) / 6.0)
+  # MATLAB imsharpen, Radius 3: fspecial('gaussian', 13, 3), replicate padding.
+  blurred = ndi.gaussian_filter(light, 3.0, mode="nearest", truncate=math.ceil(6.0) / 3.0)
   lab[..., 0] = np.clip(light + amount * (light - blurred), 0, 100)
   with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # out-of-gamut Z < 0 warnings are expected
