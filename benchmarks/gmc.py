@@ -7,16 +7,22 @@ Prints, in one run:
     ``JIQA_JAX_CACHE``), then with the cache the first run filled; wall and CPU seconds,
     side by side with the numpy baseline below and the ratio;
   * seconds for the full kadid10k surface of one model (100 points x PLCC/SRCC/KRCC)
-    in float32 and float64, on one device and spread over all CPU cores (a mesh);
-  * the same surface timed with a numpy baseline that follows the reference
-    implementation (per point and per method, all N^2 pair weights as numpy arrays),
-    timed on a few points and scaled to 100 points x 3 methods, and the speed-up;
+    in float32 and float64 (float32 pair weights, the default) and float64 with float64
+    pair weights, on one device and spread over all CPU cores (a mesh);
+  * the same surface timed with a numpy baseline that has the reference implementation's
+    structure (``baseline_point``: per point and per method, a Python loop over the N - 1
+    diagonals of the pair matrix), timed on a few points and scaled to 100 points x 3
+    methods, and the speed-up. With ``--reference-impl DIR --reference-python PY`` the
+    reference's own ``GMC()`` (``DIR/GMC.py``, run by interpreter PY, e.g. one with numpy
+    1.26, which the reference needs) is timed on the same points, alternating with the
+    baseline point by point, to check that the baseline times like the reference;
   * peak resident memory of an N = 100,000 run (synthetic kadid-like MOS/std/predictions,
     2 sample points, float64) measured in a subprocess (VmHWM of /proc/self/status);
   * on a GPU: the kadid10k timings and an N = 23,200 synthetic run.
 
 Usage: python benchmarks/gmc.py [--reference DIR] [--baseline-points 2] [--skip-100k]
                                 [--cli-only] [--dtype float64]
+                                [--reference-impl DIR --reference-python PY]
 """
 
 import argparse
@@ -26,6 +32,9 @@ import sys
 if "--child-100k" not in sys.argv:  # one CPU device per core, so a mesh can use every core
   os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
                              f" --xla_force_host_platform_device_count={os.cpu_count() or 1}").strip()
+  # As `jiqa gmc` does (jiqa.gmc.cli.configure_jax): 512-bit vectors where the CPU has AVX-512.
+  if os.path.exists("/proc/cpuinfo") and " avx512f" in open("/proc/cpuinfo").read():
+    os.environ["XLA_FLAGS"] += " --xla_cpu_prefer_vector_width=512"
 
 import pathlib  # noqa: E402
 import resource  # noqa: E402
@@ -108,6 +117,60 @@ def baseline_seconds(y, s, w, p, pts, k, values=None):
   return (time.perf_counter() - t0) / (3 * k), (time.process_time() - c0) / (3 * k)
 
 
+_REFERENCE_DRIVER = """
+import sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from GMC import GMC
+y, s, w, p = (np.loadtxt(sys.argv[2] + f) for f in ("/y.txt", "/s.txt", "/w.txt", "/p.txt"))
+print("ready", np.__version__, flush=True)
+with np.errstate(all="ignore"):
+  for line in sys.stdin:
+    q, qd, method = line.split()
+    t0, c0 = time.perf_counter(), time.process_time()
+    v = float(np.asarray(GMC(float(q), float(qd), p, y, s, w, 1, method)).ravel()[0])
+    print(v, time.perf_counter() - t0, time.process_time() - c0, flush=True)
+"""
+
+
+def reference_side_by_side(impl, python, y, s, w, p, pts, k):
+  """The reference's GMC() (run by ``python`` from ``impl``) and ``baseline_point``, alternating.
+
+  Returns per point and method (reference wall, CPU), (baseline wall, CPU) and the largest
+  difference between their values.
+  """
+  tmp = pathlib.Path(tempfile.mkdtemp(prefix="gmc-ref-"))
+  try:
+    for name, v in (("y", y), ("s", s), ("w", w), ("p", p)):
+      np.savetxt(tmp / f"{name}.txt", v, fmt="%.17g")
+    proc = subprocess.Popen([python, "-c", _REFERENCE_DRIVER, str(impl), str(tmp)], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    ready = proc.stdout.readline().split()
+    if not ready or ready[0] != "ready":
+      raise RuntimeError(f"the reference driver did not start ({ready})")
+    ref, base, diff = np.zeros(2), np.zeros(2), 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+      for i, (q, qd) in enumerate(pts[:k]):
+        for j, method in enumerate(("PLCC", "SRCC", "KRCC")):
+          order = ("ref", "base") if (i + j) % 2 == 0 else ("base", "ref")
+          for who in order:
+            if who == "ref":
+              proc.stdin.write(f"{float(q)!r} {float(qd)!r} {method}\n")
+              proc.stdin.flush()
+              v_ref, wall, cpu = map(float, proc.stdout.readline().split())
+              ref += (wall, cpu)
+            else:
+              t0, c0 = time.perf_counter(), time.process_time()
+              v_base = float(baseline_point(y, s, w, p, q, qd, method))
+              base += (time.perf_counter() - t0, time.process_time() - c0)
+          diff = max(diff, abs(v_ref - v_base))
+    proc.stdin.close()
+    proc.wait()
+    return ref / (3 * k), base / (3 * k), diff, ready[1]
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
 def cli_run(argv, cache):
   """(wall s, CPU s of the child, its stdout) of one whole `jiqa gmc` process."""
   env = dict(os.environ, JIQA_JAX_CACHE=str(cache))
@@ -149,7 +212,7 @@ def cli_benchmark(ref, per_point_method, cpu_per_point_method, dtype):
         inner = stdout.splitlines()[0].split(", ")[-2:]
         print(f"  {label:<18} {run:<19} {wall:6.1f} s wall, {cpu:5.1f} s CPU ({', '.join(inner)})"
               f" | baseline {base:6.0f} s wall, {base_cpu:6.0f} s CPU | {base / wall:4.0f}x wall, "
-              f"{base_cpu / cpu:4.0f}x CPU")
+              f"{base_cpu / cpu:4.0f}x CPU | load {os.getloadavg()[0]:.1f}")
     finally:
       shutil.rmtree(cache, ignore_errors=True)
 
@@ -163,11 +226,11 @@ def synthetic(n, seed=0):
   return y, s, p
 
 
-def time_surface(y, s, w, p, pts, dtype, mesh):
+def time_surface(y, s, w, p, pts, dtype, mesh, pair_dtype="float32"):
   from jiqa.gmc import surface
 
   t0 = time.perf_counter()
-  surface.surface(y, {"m": p}, pts, std=s, weights=w, dtype=dtype, mesh=mesh)
+  surface.surface(y, {"m": p}, pts, std=s, weights=w, dtype=dtype, mesh=mesh, pair_dtype=pair_dtype)
   return time.perf_counter() - t0
 
 
@@ -198,6 +261,10 @@ def main():
   ap.add_argument("--child-100k", action="store_true")
   ap.add_argument("--cli-only", action="store_true", help="only the baseline and the CLI runs")
   ap.add_argument("--dtype", default="float64", help="dtype of the CLI runs (its default)")
+  ap.add_argument("--reference-impl", default=None,
+                  help="folder with the reference implementation's GMC.py, timed beside the baseline")
+  ap.add_argument("--reference-python", default=None,
+                  help="interpreter for --reference-impl (the reference needs numpy 1.x)")
   args = ap.parse_args()
   if args.child_100k:
     return child_100k()
@@ -211,6 +278,13 @@ def main():
   w = np.loadtxt(ref / "weights.txt")
   pts = pd.read_csv(ref / "samples.csv")[["Q", "Qd"]].to_numpy()
   k = args.baseline_points
+  if args.reference_impl:
+    ref_t, base_t, diff, version = reference_side_by_side(
+        args.reference_impl, args.reference_python or sys.executable, y, s, w, p, pts, k)
+    print(f"reference GMC() (numpy {version}) beside the baseline, {k} points x 3 methods, "
+          f"alternating: reference {ref_t[0]:.2f} s wall, {ref_t[1]:.2f} s CPU; baseline "
+          f"{base_t[0]:.2f} s wall, {base_t[1]:.2f} s CPU per point and method; values differ by "
+          f"at most {diff:.1e}; load average {os.getloadavg()[0]:.1f}")
   per, per_cpu = baseline_seconds(y, s, w, p, pts, k)
   print(f"numpy baseline (reference structure): {per:.2f} s wall, {per_cpu:.2f} s CPU per point and "
         f"method ({k} points x 3 methods timed; the reference takes about 1 s on 2 quiet cores); "
@@ -223,12 +297,13 @@ def main():
   print(f"backend {jax.default_backend()}, {len(devices)} device(s), {os.cpu_count()} CPU cores; "
         f"kadid10k N={len(y)}, model DeepWSD, {len(pts)} points x 3 methods (times include compilation)")
   results = {}
-  for dtype in ("float32", "float64"):
+  for dtype, pair_dtype in (("float32", "float32"), ("float64", "float32"), ("float64", "float64")):
     for label, m in (("1 device", None), (f"mesh of {len(devices)}", mesh)):
       if m is None and label != "1 device":
         continue
-      results[(dtype, label)] = time_surface(y, s, w, p, pts, dtype, m)
-      print(f"  jiqa {dtype:<8} {label:<12} {results[(dtype, label)]:8.1f} s")
+      key = (f"{dtype} (pairs {pair_dtype})", label)
+      results[key] = time_surface(y, s, w, p, pts, dtype, m, pair_dtype)
+      print(f"  jiqa {key[0]:<24} {label:<12} {results[key]:8.1f} s")
   base = per * 3 * len(pts)
   print(f"  numpy baseline (reference structure), {k} points x 3 methods timed, scaled to "
         f"{len(pts)}: {base:.0f} s")
