@@ -15,11 +15,12 @@ with several devices (one per CPU core, or GPUs) the block pairs are dealt out
 among them and each device computes all K points for its share. For each block
 pair the pair values of all models and methods, a (B, C, B) array, are built in
 one elementwise pass from two (C, N) tables (value c of pair (i, j) is
-``(a_i - a_j)(b_i - b_j)``, or the product of the signs, or 1). Then four rows of
-the block at a time get the weights of all K points, an (R=4, K, B) array (one exp
-per point and pair), contracted with those rows' values in a batched matrix
-product; the row factors ``w_i a_i`` multiply the (R, K, C) products and the sum
-over the rows is added to the accumulators with Kahan compensation.
+``(a_i - a_j)(b_i - b_j)``, or the product of the signs, or 1). Then R rows of the
+block at a time (R K <= 512: 4 rows for 100 points) get the weights of all K
+points, an (R, K, B) array (one exp per point and pair), contracted with those
+rows' values in a batched matrix product; the row factors ``w_i a_i`` multiply the
+(R, K, C) products and the sum over the rows is added to the accumulators with Kahan
+compensation.
 
 Precision (``pair_dtype``): by default the pair weights' exponentials, the pair
 values and the within-row products over B pairs are float32 (relative error about
@@ -186,6 +187,18 @@ def _fast_tile(carry, factors, qd, y, s2, ta, tb, i, j, valid, *, block, rows, p
   return jax.lax.fori_loop(0, nr, step, carry)
 
 
+def _rows_per_step(block: int, k: int) -> int:
+  """Block rows per loop step: the largest power of two dividing ``block`` with rows x K <= 512.
+
+  About 4 x 100 weights per pair column keep a step's arrays in cache; with few points more
+  rows per step keep the loop's per-step cost from dominating (2 points: 128 rows).
+  """
+  rows = 1
+  while block % (2 * rows) == 0 and 2 * rows * max(k, 1) <= 512:
+    rows *= 2
+  return rows
+
+
 def _prepare(mos, predictions, std, weights, block, dtype):
   """Host-side padding, dense ranks, standardised predictions and pair-value tables."""
   y = np.asarray(mos, np.float64)
@@ -287,7 +300,7 @@ def pair_sums(mos: jax.typing.ArrayLike, predictions: jax.typing.ArrayLike,
     if progress:
       from tqdm.auto import tqdm
       it = tqdm(groups, desc=f"GMC pairs (N={np.size(mos)}, {k} points)", unit="chunk")
-    rows = next(r for r in (4, 2, 1) if block % r == 0)
+    rows = _rows_per_step(block, k)
     for tiles in it:
       tiles = put(tiles)
       carry = _run_chunk(carry, *rest, tiles, block=block, rows=rows, pair_dtype=pair_dtype, mesh=mesh)
