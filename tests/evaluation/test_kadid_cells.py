@@ -200,3 +200,17 @@ def test_scorer_predictor_equals_the_scorer_and_summary_lines():
   cfg = ml_collections.ConfigDict({"data": {"holdout_images": ()}, "eval": {}})
   res = kc.run_yardstick(cfg, s)
   assert "skipped" in res and kc.summary_lines(res)[0].startswith("KADID-10k cells: skipped")
+
+
+def test_run_yardstick_refuses_unknown_metrics():
+  import ml_collections
+
+  from jiqa.models import DeviationScorer
+  from flax import nnx
+
+  if not kc.default_reference().is_file():
+    pytest.skip("KADID-10k reference file not available")
+  cfg = ml_collections.ConfigDict({"data": {"holdout_images": ("chelsea",)},
+                                   "eval": {"kadid_metrics": "psnr,vif"}})
+  with pytest.raises(ValueError, match="kadid_metrics"):
+    kc.run_yardstick(cfg, DeviationScorer(num_scales=1, rngs=nnx.Rngs(0)))
