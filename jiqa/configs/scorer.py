@@ -6,7 +6,17 @@ Same sizes as ``jiqa/configs/pipeline.py`` ("" CPU default, "smoke", "full").
 weights: pristine best and monotone by construction) trained on orderings that
 are certain: the levels of one composition (``data.tier_mode="scaled"``),
 ranked within each tier only (``train.ranking_scope="tier"``), never across
-contents or types.
+contents or types. ``"deviation_pooled"`` is the same on the 28 ``"pooled"``
+deviations (:func:`jiqa.models.deviations.deviation_features`).
+
+``"pipeline_deviation"`` (alone or before a size) is the main job instead
+(``task="pipeline"``: the map predictor and the scorer) with the deviation
+scorer kept at its prior (``theta = 0``, the plain mean of the 16 deviations):
+``train.rank_weight = 0``, so no gradient reaches its weights and AdamW's
+decoupled decay leaves ``theta = 0`` unchanged (only the temperature
+``log_scale`` decays, by about 1e-4 relative, which changes no order). It is
+the variant that the decision rule of ``experiments/scorer_variants`` chose on
+engine data (``deviation:base:prior``).
 """
 
 import ml_collections
@@ -14,25 +24,36 @@ import ml_collections
 from jiqa.configs import pipeline
 
 
-def deviation_scorer(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+DEVIATION_VARIANTS = {"deviation": "base", "deviation_pooled": "pooled"}
+
+
+def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
+                     ) -> ml_collections.ConfigDict:
   """Sets ``c`` (a pipeline or scorer config) to the deviation scorer on certain orderings."""
   c.model.scorer = ml_collections.ConfigDict(dict(backbone="deviation", depth=4,
-                                                  antisymmetric=False))
+                                                  antisymmetric=False, feature_set=feature_set))
   c.data.tier_mode = "scaled"
   c.train.ranking_scope = "tier"
   return c
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  """Returns the scorer config; ``arg`` is "", "smoke" or "full", optionally after "deviation,"."""
+  """Returns the scorer config; ``arg`` is "", "smoke" or "full", optionally after "deviation,"
+  or "deviation_pooled,"; or the main job's with the prior deviation scorer
+  ("pipeline_deviation", optionally ",smoke" or ",full")."""
   parts = arg.split(",") if arg else []
-  deviation = bool(parts) and parts[0] == "deviation"
-  if deviation:
+  if parts and parts[0] == "pipeline_deviation":
+    c = deviation_scorer(pipeline.get_config(",".join(parts[1:])))
+    c.data.tier_mode, c.train.ranking_scope = "mixed", "batch"  # unused: no ranking gradient
+    c.train.rank_weight = 0.0
+    return c
+  variant = parts[0] if parts and parts[0] in DEVIATION_VARIANTS else None
+  if variant:
     parts = parts[1:]
   if len(parts) > 1:
-    raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'deviation,'; got "
-                     f"{arg!r}.")
+    raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'deviation,' or "
+                     f"'deviation_pooled,'; got {arg!r}.")
   c = pipeline.get_config(parts[0] if parts else "")
   c.task = "scorer"
   c.train.map_weight = 0.0
-  return deviation_scorer(c) if deviation else c
+  return deviation_scorer(c, DEVIATION_VARIANTS[variant]) if variant else c

@@ -128,6 +128,13 @@ def test_make_scorer_and_config():
   c = scorer_config.get_config("deviation")
   assert c.model.scorer.backbone == "deviation" and c.data.tier_mode == "scaled"
   assert c.train.ranking_scope == "tier"
+  pooled = scorer_config.get_config("deviation_pooled,smoke")
+  assert pooled.model.scorer.feature_set == "pooled" and pooled.train.steps == 3
+  with pytest.raises(ValueError, match="deviation_pooled"):
+    scorer_config.get_config("deviation,smoke,full")
+  main = scorer_config.get_config("pipeline_deviation,smoke")
+  assert main.task == "pipeline" and main.train.rank_weight == 0.0
+  assert main.model.scorer.backbone == "deviation" and main.train.map_weight > 0
 
 
 def test_one_train_step_moves_the_weights():
