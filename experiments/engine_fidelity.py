@@ -16,10 +16,11 @@ Two comparisons with KADID's per-cell PSNR (the ``psnr`` column of
   is nearest (RMS over the anchor cells); the gap is then averaged over the photos.
   The anchors' own matched gaps are small by construction (marked).
 
-With ``--probes``, alternative readings of the far-off ops (written here in
-numpy, from the project's KADID notes and ARNIQA's port of KADID's MATLAB code)
-are measured the same way, to say what change would close each gap. They are
-what-if measurements for the lead's decision, not replacements of the ops.
+With ``--probes``, today's reading of the ops that were far off and the
+alternatives (before, or another reading of KADID's MATLAB code) are written
+here in numpy and measured the same way: what-if measurements of how much of a
+gap each reading explains, not replacements of the ops. The "(today)" rows
+are numpy re-implementations of the engine's op, independent of its code.
 
 Only PSNR is compared, never the MOS.
 """
@@ -44,8 +45,36 @@ def parse_args(argv=None) -> argparse.Namespace:
   return p.parse_args(argv)
 
 
+def _restretch(y, x):
+  """KADID's final mapmm, to the input's range (jiqa.distortions.spec.restretch)."""
+  return x.min() + (y - y.min()) * (x.max() - x.min()) / max(y.max() - y.min(), 1e-12)
+
+
+def _otsu_thresholds(image, n):
+  """MATLAB multithresh(image, n): the n thresholds of the exact multi-level Otsu
+  partition of the 256-bin histogram (dynamic programming over class boundaries)."""
+  hist = np.bincount(np.round(image * 255).astype(int).ravel(), minlength=256) / image.size
+  v = np.arange(256)
+  w, m = np.r_[0, np.cumsum(hist)], np.r_[0, np.cumsum(hist * v)]
+  idx = np.arange(257)
+  cost = lambda i, j: np.where(w[j] > w[i], -(m[j] - m[i]) ** 2 / np.maximum(w[j] - w[i], 1e-300), 0)  # noqa: E731
+  best, back = cost(np.zeros(257, int), idx), []
+  for _ in range(n):
+    total = best[:, None] + cost(idx[:, None], idx[None, :])
+    total[idx[:, None] > idx[None, :]] = np.inf
+    arg = np.argmin(total, 0)
+    back.append(arg)
+    best = total[arg, idx]
+  ends = [256]
+  for arg in reversed(back):
+    ends.append(arg[ends[-1]])
+  return (np.sort(ends[1:]) - 0.5) / 255   # between the last bin of a class and the next
+
+
 def _probes():
   """{type: [(label, fn(image, kadid_param, rng) -> image)]}: today's op and alternatives."""
+  import math
+
   from PIL import Image
   from scipy import ndimage
   from skimage import color as skcolor
@@ -59,18 +88,34 @@ def _probes():
     noisy = np.clip(img + sigma * rng.standard_normal(img.shape), 0, 1).astype(np.float32)
     return np.asarray(jax.jit(noise.nl_means)(noisy, np.float32(sigma), np.float32(sigma)))
 
-  def kadid_quant(img, n, rng):  # index of uniform gray-histogram bins, min-max to [0, 1]
-    idx = np.digitize(img * 255, np.r_[0, np.linspace(0, 255, int(n) + 1)[1:-1], 256]).astype(float)
-    return (idx - idx.min()) / max(idx.max() - idx.min(), 1)
+  def imquantize(otsu):
+    def fn(img, n, rng):
+      n, img = int(n), np.round(img * 255) / 255.0   # MATLAB's im2double of the 8-bit image
+      t = _otsu_thresholds(img, n) if otsu else np.arange(1, n + 1) / (n + 1)
+      return np.r_[0.0, t[1:], 1.0][np.digitize(img, t, right=True)]
+    return fn
 
-  def jitter(m):
+  def keys(d, a=-0.5):
+    d = np.abs(d)
+    return np.where(d <= 1, ((a + 2) * d - (a + 3)) * d * d + 1,
+                    np.where(d < 2, ((a * d - 5 * a) * d + 8 * a) * d - 4 * a, 0.0))
+
+  def jitter(cubic):
     def fn(img, a, rng):
-      rr, cc = np.mgrid[0:img.shape[0], 0:img.shape[1]].astype(float)
+      h, w = img.shape[:2]
+      y = img
       for _ in range(5):
-        s = rng.standard_normal((2,) + img.shape[:2]) * a * m
-        img = np.stack([ndimage.map_coordinates(img[..., c], [rr - s[0], cc - s[1]], order=1,
-                                                mode="nearest") for c in range(3)], -1)
-      return img
+        s = rng.standard_normal((2, h, w)) * a
+        r, c = np.arange(h)[:, None] + s[0], np.arange(w)[None, :] + s[1]
+        if cubic:
+          r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
+          y = sum((keys(r - r0 - i) * keys(c - c0 - j))[..., None]
+                  * y[np.clip(r0 + i, 0, h - 1), np.clip(c0 + j, 0, w - 1)]
+                  for i in range(-1, 3) for j in range(-1, 3))
+        else:
+          y = np.stack([ndimage.map_coordinates(y[..., k], [r, c], order=1, mode="nearest")
+                        for k in range(3)], -1)
+      return _restretch(y, img) if cubic else np.clip(y, 0, 1)
     return fn
 
   def palette(dither):
@@ -78,15 +123,15 @@ def _probes():
       im = Image.fromarray(np.uint8(np.round(img * 255)))
       pal = im.quantize(colors=int(n), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
       d = Image.Dither.FLOYDSTEINBERG if dither else Image.Dither.NONE
-      return np.asarray(im.quantize(palette=pal, dither=d).convert("RGB"), float) / 255
+      return _restretch(np.asarray(im.quantize(palette=pal, dither=d).convert("RGB"), float) / 255,
+                        img)
     return fn
 
-  def sharpen(taps):
+  def sharpen(sigma):
     def fn(img, amount, rng):
-      x = np.arange(taps) - (taps - 1) / 2
-      g = np.exp(-x ** 2 / 72.0)
       lab = skcolor.rgb2lab(img)
-      blur = ndimage.correlate(lab[..., 0], np.outer(g, g) / np.outer(g, g).sum(), mode="nearest")
+      blur = ndimage.gaussian_filter(lab[..., 0], sigma, mode="nearest",
+                                     truncate=math.ceil(2 * sigma) / sigma)
       lab[..., 0] = np.clip(lab[..., 0] + amount * (lab[..., 0] - blur), 0, 100)
       return np.clip(skcolor.lab2rgb(lab), 0, 1)
     return fn
@@ -96,23 +141,54 @@ def _probes():
     return lambda img, v, rng: np.clip(
         img + np.einsum("oc,hwc->hwo", a, np.sqrt(v) * rng.standard_normal(img.shape)), 0, 1)
 
+  def matlab_nearest(n_in, n_out, scale):
+    u = np.arange(1, n_out + 1) / scale + 0.5 * (1 - 1 / scale)
+    return np.clip(np.floor(u + 0.5).astype(int), 1, n_in) - 1
+
+  def pixelate(matlab):
+    def fn(img, s, rng):
+      z, (h, w) = 0.95 - s ** 0.6, img.shape[:2]
+      if matlab:
+        sh, sw = math.ceil(z * h), math.ceil(z * w)
+        small = img[matlab_nearest(h, sh, z)][:, matlab_nearest(w, sw, z)]
+        return small[matlab_nearest(sh, h, h / sh)][:, matlab_nearest(sw, w, w / sw)]
+      sh, sw = math.floor(z * h), math.floor(z * w)
+      centre = lambda n, m: ((2 * np.arange(m) + 1) * n) // (2 * m)  # noqa: E731
+      return img[centre(h, sh)][:, centre(w, sw)][centre(sh, h)][:, centre(sw, w)]
+    return fn
+
+  def mean_shift(stretch):
+    def fn(img, a, rng):
+      lo, hi = img.min(), img.max()
+      if not stretch:
+        return np.clip(img + a, 0, 1)
+      return lo + (hi - lo) * _restretch(np.clip((img - lo) / (hi - lo) + a, 0, 1), np.r_[0.0, 1.0])
+    return fn
+
   return {
-      "denoise": [("NLM, noise sigma = p (today)", lambda x, p, r: nlm(x, p, r)),
-                  ("NLM, noise variance = p", lambda x, p, r: nlm(x, np.sqrt(p), r))],
-      "quantization": [("uniform bins, centres (today)",
-                        lambda x, n, r: (np.minimum(np.floor(x * n), n - 1) + 0.5) / n),
-                       ("bin index, min-max (ARNIQA's port of KADID)", kadid_quant)],
-      "jitter": [(f"bilinear, 5 passes, sd x{m}{' (today)' if m == 1 else ''}", jitter(m))
-                 for m in (1, 2, 3, 4)],
-      "color_quantization": [("median cut, no dither", palette(False)),
-                             ("median cut, Floyd-Steinberg (rgb2ind's default)", palette(True))],
-      "mean_shift": [("clip(x + a) (today; KADID's immeanshift.m)", lambda x, a, r: np.clip(x + a, 0, 1)),
-                     ("clip(x + a / 2)", lambda x, a, r: np.clip(x + a / 2, 0, 1))],
-      "high_sharpen": [("Gaussian sigma 6, 25 taps (today)", sharpen(25)),
-                       ("Gaussian sigma 6, 13 taps (fspecial(13, 6))", sharpen(13))],
-      "white_noise_color": [("full-range JFIF YCbCr (today)", ycc_noise([1, 1, 1])),
-                            ("studio-range YCbCr (MATLAB ycbcr2rgb)",
-                             ycc_noise([255 / 219, 255 / 224, 255 / 224]))],
+      "denoise": [("NLM, noise variance = p (today; KADID's imnoise(I, 'gaussian', 0, p))",
+                   lambda x, p, r: nlm(x, np.sqrt(p), r)),
+                  ("NLM, noise sigma = p (before)", lambda x, p, r: nlm(x, p, r))],
+      "quantization": [("uniform thresholds, imquantize values (today)", imquantize(False)),
+                       ("Otsu thresholds (MATLAB multithresh), imquantize values", imquantize(True)),
+                       ("uniform bins, centres (before)",
+                        lambda x, n, r: (np.minimum(np.floor(x * n), n - 1) + 0.5) / n)],
+      "jitter": [("bicubic, 5 passes, stretched back (today; KADID's interp2 + mapmm)", jitter(True)),
+                 ("bilinear, 5 passes, clipped (before)", jitter(False))],
+      "color_quantization": [("median cut, stretched back (today's reading, Pillow palette)",
+                              palette(False)),
+                             ("median cut, Floyd-Steinberg (rgb2ind's default), stretched back",
+                              palette(True))],
+      "mean_shift": [("shift, clip, stretched back (today; KADID's immeanshift + mapmm)",
+                      mean_shift(True)),
+                     ("clip(x + a) (before)", mean_shift(False))],
+      "high_sharpen": [("Gaussian sigma 3, 13 taps (today; imsharpenHi's radius 3)", sharpen(3.0)),
+                       ("Gaussian sigma 6, 25 taps (before)", sharpen(6.0))],
+      "white_noise_color": [("studio-range YCbCr (today; MATLAB rgb2ycbcr)",
+                             ycc_noise([255 / 219, 255 / 224, 255 / 224])),
+                            ("full-range JFIF YCbCr (before)", ycc_noise([1, 1, 1]))],
+      "pixelate": [("MATLAB imresize nearest at scale z, ceil size (today)", pixelate(True)),
+                   ("nearest at pixel centres, floor size (before)", pixelate(False))],
   }
 
 
