@@ -91,11 +91,13 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       map_pairs_per_image=8, map_crop_size=176,
       tier_mode="mixed", scaled_tiers=True,
       # The KADID-10k cell yardstick of the scorer in the report (jiqa.evaluation.kadid_cells;
-      # human MOS, compared with, never fitted to): off in the CPU default, where it would
-      # add minutes (192x256, 4 photos: 534 s wall measured on the 2-core machine under a
-      # load of ~8, so perhaps 2-3 min quiet) to a job already at its 15-minute budget;
-      # on in "full". kadid_images: 0 = every held-out photo.
-      kadid_cells=False, kadid_size=(192, 256), kadid_images=0, kadid_gmc_samples=30))
+      # human MOS, compared with, never fitted to): off in the CPU default, a job already at
+      # its 15-minute budget. run_yardstick at 192x256 on the 4 photos, one core, load 7-9
+      # (2026-12-05, a7fa051): 130 s with the four metrics, 68 s with kadid_metrics=
+      # "psnr,gmsd" (SSIM and MS-SSIM cost ~70 s); on in "full". kadid_images: 0 = every
+      # held-out photo.
+      kadid_cells=False, kadid_size=(192, 256), kadid_images=0, kadid_gmc_samples=30,
+      kadid_metrics="psnr,ssim,ms_ssim,gmsd"))
 
   if arg == "smoke":
     c.data.names = ("astronaut", "camera", "chelsea")
