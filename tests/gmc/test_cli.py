@@ -64,6 +64,7 @@ def test_console_script_float32(gmc_reference, tmp_path):
   cache = tmp_path / "cache"
   env = dict(os.environ, JAX_PLATFORMS="cpu", JIQA_JAX_CACHE=str(cache))
   env.pop("XLA_FLAGS", None)
+  env.pop("JAX_COMPILATION_CACHE_DIR", None)  # the test run's shared cache (tests/conftest.py)
   exe = os.path.join(os.path.dirname(sys.executable), "jiqa")
   proc = subprocess.run([exe, "gmc", "--pred-file", str(d / "predictions.csv"), "--pred-cols",
                          "qalign,niqe", "--sample-file", str(d / "samples.csv"), "--dtype", "float32",
