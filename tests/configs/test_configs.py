@@ -48,7 +48,7 @@ def test_unknown_arg_rejected(arg):
 def test_typehead_variant_changes_only_the_map_predictor_and_its_data():
   base, variant = get_config("pipeline", ""), get_config("pipeline", "typehead")
   assert (base.model.map.inputs, variant.model.map.inputs) == ("relational", "residual")
-  assert variant.model.map.image_head == "mlp" and variant.train.map_type_weight == 1.0
+  assert variant.model.map.image_head == "signature" and variant.train.map_type_weight == 1.0
   assert (base.data.single_size, variant.data.single_size) == (0, 4)
   assert variant.model.scorer == base.model.scorer and variant.train.steps == base.train.steps
 
