@@ -21,7 +21,15 @@ and the maximum, so a small region can still switch a type on) plus a head on
 the pooled features of both orderings, summed (symmetric; the whole image's
 texture tells types apart better than a pixel): ``image_head="linear"`` reads
 the mean- and max-pooled pixel features, ``"mlp"`` also the coarse grid's,
-through one GELU layer.
+through one GELU layer, and ``"signature"`` also the hand statistics of both
+orderings pooled where the images differ (:mod:`jiqa.models.map_signature`)
+through two: the types of KADID-10k have distinct signatures (blur loses high
+frequencies, noise adds uncorrelated energy, JPEG adds 8x8 blockiness, ...), and
+a logistic regression on these signatures alone names the type of held-out
+single-distortion pairs (top-1 among 25) 0.83 of the time, where the
+``"mlp"`` head reached 0.34 in the same 300 steps and the ``"signature"``
+head 0.54 (measured for issue 9 on fixed engine data; see the pipeline
+config's ``type_head``).
 
 ``u`` and ``v`` are two 1x1-convolution heads on one network ``g`` (a backbone
 of :mod:`jiqa.models.backbones`) run on both orderings in one batched pass;
