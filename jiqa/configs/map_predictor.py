@@ -1,7 +1,7 @@
 """The anti-symmetric distortion-map predictor alone, trained on triplets.
 
 Same sizes as ``jiqa/configs/pipeline.py`` ("" CPU default, "smoke", "full"),
-and its ``"typehead"`` variant (``"typehead,smoke"``, ...).
+and its ``"relational"`` variant (``"relational,smoke"``, ...).
 """
 
 import ml_collections

@@ -4,16 +4,19 @@
 on 2 cores); ``get_config("smoke")`` runs in seconds (tests); ``get_config(
 "full")`` is the GPU/TPU size. Use as ``--config pipeline:smoke`` (or ``configs/pipeline.py:smoke`` in a checkout).
 
-``"typehead"`` (alone or before a size, ``"typehead,full"``) selects issue 9's
-map-predictor variant (:func:`type_head`): residual input statistics, the
-``"signature"`` image head (hand statistics pooled where the pair differs,
+The map predictor names the distortion (issue 9): residual input statistics,
+the ``"signature"`` image head (hand statistics pooled where the pair differs,
 :mod:`jiqa.models.map_signature`) trained with a type cross-entropy, a strength
 head that also reads the statistics and the identified type, and
-single-distortion triplets in every batch. Map-only, on the same fixed engine
-data (held-out photos, seen types, 384 single pairs of 96 px): type top-1 / top-3
-0.60 / 0.89 after 700 steps (the former MLP head: 0.45 / 0.75 after 700),
-strength Spearman 0.58. It is not the shipped model's config, and its
-main-job time is unmeasured, so the CPU default stays the shipped one.
+single-distortion triplets in every batch (:func:`type_head`). After the CPU
+default main job (700 steps, one core, 2026-12-05), held-out photos, seen types:
+type top-1 / top-3 0.64 / 0.88 on single-distortion pairs (chance 0.04 / 0.12),
+sign accuracy 0.97, localisation AUC 0.956 (per-pixel abs(B - A): 0.942),
+strength Spearman 0.62.
+
+``"relational"`` (alone or before a size, ``"relational,full"``) selects the
+map predictor shipped until 2026-12-05: the relational statistics only, no
+type head, no single-distortion triplets (type top-1 0.19 after the same job).
 """
 
 import ml_collections
@@ -25,7 +28,7 @@ HOLDOUT_IMAGES = ("chelsea", "coffee", "rocket", "immunohistochemistry")
 
 
 def type_head(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """Sets ``c`` (a pipeline or map config) to issue 9's type-identification variant."""
+  """Sets ``c`` (a pipeline or map config) to the type-identifying map predictor (issue 9)."""
   c.model.map.update(inputs="residual", image_head="signature", pixel_image_logits=False,
                      strength_stats=32, strength_by_type=True)
   c.train.map_type_weight = 1.0
@@ -35,20 +38,21 @@ def type_head(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
-  """Returns the pipeline config; ``arg`` is "", "smoke" or "full", optionally after "typehead,"."""
+  """Returns the pipeline config; ``arg`` is "", "smoke" or "full", optionally after "relational,"."""
   parts = arg.split(",") if arg else [""]
-  variant = parts[0] == "typehead"
-  if variant:
+  former = parts[0] == "relational"
+  if former:
     parts = parts[1:] or [""]
   if len(parts) != 1 or parts[0] not in ("", "smoke", "full"):
-    raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'typehead,'; got "
+    raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'relational,'; got "
                      f"{arg!r}.")
   c = _sized(parts[0])
-  if not variant:
+  if former:
     return c
-  if parts[0] == "":  # the CPU default: more, smaller map pairs (384 a split)
-    c.eval.update(map_pairs_per_image=96, map_crop_size=96)
-  return type_head(c)
+  c = type_head(c)
+  if parts[0] == "smoke":
+    c.data.single_size = 0  # a second engine compile would slow the smoke tests
+  return c
 
 
 def _sized(arg: str) -> ml_collections.ConfigDict:
@@ -63,7 +67,7 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       holdout_images=HOLDOUT_IMAGES,
       pool_size=192, crop_size=64, batch_size=8, tier_batch_size=16, tier_size=4,
       # The last single_size of the batch_size triplets carry exactly one distortion
-      # (0 here; the "typehead" variant trains naming the one type on them).
+      # (set by type_head: the type head learns to name the one type on them).
       single_size=0,
       # "mixed": each tier image has its own composition (jiqa.distortions.tiers).
       tier_mode="mixed"))
@@ -72,8 +76,9 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       # Presence + signed strength heads on a U-Net that reads the pixels and 44 signed
       # relational statistics (jiqa.models.pair_stats.relational_maps); no GroupNorm, which
       # hides how strong a difference is. Trained with the sparse loss (jiqa.losses.maps).
-      # ("typehead": inputs="residual", 20 more statistics from jiqa.models.map_inputs, and
-      # image_head="signature" on hand statistics pooled where the pair differs.)
+      # (type_head, the default: inputs="residual", 20 more statistics from
+      # jiqa.models.map_inputs, and image_head="signature" on hand statistics pooled where
+      # the pair differs.)
       map=dict(backbone="unet", width=16, depth=2, norm="none", inputs="relational"),
       # The scorer reads SSIM-style relational statistics (jiqa.models.pair_stats) and is
       # anchored on the reference (see jiqa/models/scorer.py for the measured comparison).
@@ -82,8 +87,8 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
   c.optim = ml_collections.ConfigDict(dict(
       learning_rate=2e-3, warmup_steps=50, weight_decay=1e-4, clip_norm=1.0))
   c.train = ml_collections.ConfigDict(dict(
-      # 700 steps: 0.81 s/step measured on a quiet 2-core CPU (load ~1.9), so about 9.5 of
-      # the main job's ~14 minutes are learning (the rest: compiling, data, evaluation).
+      # 700 steps: 428 s of the main job's 683 s (one core, load ~1, 2026-12-05) are
+      # training; the rest is compiling, data and evaluation.
       # map_type_weight: softmax cross-entropy of the image-level type logits (jiqa.losses.maps).
       steps=700, map_weight=1.0, rank_weight=1.0, map_loss_kind="sparse", map_type_weight=0.0,
       ranking_kind="pairwise", ranking_scope="batch", log_every=10, eval_every=0,
@@ -92,16 +97,15 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       holdout_types=HOLDOUT_TYPES, crop_size=176, crops_per_image=8, tier_size=5,
       gmc_samples=30, num_pictures=4, seed=1,  # ms_ssim needs crops >= 161
       # Single-distortion pairs per held-out image for the map figures, on map_crop_size
-      # crops ("typehead": 96 pairs of 96 px, about 100 signed at |level| >= 0.4).
-      map_pairs_per_image=8, map_crop_size=176,
+      # crops: 96 pairs of 96 px (384 a split, about 100 signed at |level| >= 0.4).
+      map_pairs_per_image=96, map_crop_size=96,
       tier_mode="mixed", scaled_tiers=True,
       # The KADID-10k cell yardstick of the scorer in the report (jiqa.evaluation.kadid_cells;
-      # human MOS, compared with, never fitted to): off in the CPU default, a job already at
-      # its 15-minute budget. run_yardstick at 192x256 on the 4 photos, one core, load 7-9
-      # (2026-12-05, a7fa051): 130 s with the four metrics, 68 s with kadid_metrics=
-      # "psnr,gmsd" (SSIM and MS-SSIM cost ~70 s); on in "full". kadid_images: 0 = every
-      # held-out photo.
-      kadid_cells=False, kadid_size=(192, 256), kadid_images=0, kadid_gmc_samples=30,
+      # human MOS, compared with, never fitted to), at 192x256 on the CPU (384x512 in
+      # "full"). run_yardstick at 192x256 on the 4 photos, one core, load 7-9 (2026-12-05,
+      # a7fa051): 130 s with the four metrics, 68 s with kadid_metrics="psnr,gmsd".
+      # kadid_images: 0 = every held-out photo.
+      kadid_cells=True, kadid_size=(192, 256), kadid_images=0, kadid_gmc_samples=30,
       kadid_metrics="psnr,ssim,ms_ssim,gmsd"))
 
   if arg == "smoke":
@@ -118,7 +122,7 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
     c.optim.warmup_steps = 1
     c.train.update(steps=3, log_every=1, eval_every=3, checkpoint_every=2)
     c.eval.update(crop_size=176, crops_per_image=2, tier_size=3, gmc_samples=5, num_pictures=2,
-                  map_pairs_per_image=2, map_crop_size=176)
+                  map_pairs_per_image=2, map_crop_size=176, kadid_cells=False)
   elif arg == "full":
     c.data.update(pool_size=512, crop_size=256, batch_size=64, tier_batch_size=32, tier_size=6)
     c.model.map.update(width=64, depth=4)

@@ -21,10 +21,10 @@ def get_config(name, arg):
 
 
 @pytest.mark.parametrize("name", CONFIGS)
-@pytest.mark.parametrize("arg", ["", "smoke", "full", "typehead", "typehead,full"])
+@pytest.mark.parametrize("arg", ["", "smoke", "full", "relational", "relational,full"])
 def test_config_is_consistent(name, arg):
-  if name == "scorer" and arg.startswith("typehead"):
-    pytest.skip("typehead is a map-predictor variant (pipeline and map_predictor configs)")
+  if name == "scorer" and arg.startswith("relational"):
+    pytest.skip("relational is a map-predictor variant (pipeline and map_predictor configs)")
   c = get_config(name, arg)
   assert c.task == {"pipeline": "pipeline", "map_predictor": "map", "scorer": "scorer"}[name]
   assert c.data.batch_size % 8 == 0 and c.data.tier_batch_size % 8 == 0  # 8-device meshes
@@ -39,18 +39,23 @@ def test_config_is_consistent(name, arg):
   assert not set(seen.types) & set(held.types)
 
 
-@pytest.mark.parametrize("arg", ["huge", "typehead,huge", "smoke,typehead", "typehead,smoke,full"])
+@pytest.mark.parametrize("arg", ["huge", "relational,huge", "smoke,relational",
+                                 "relational,smoke,full", "typehead"])
 def test_unknown_arg_rejected(arg):
   with pytest.raises(ValueError, match="arg"):
     get_config("pipeline", arg)
 
 
-def test_typehead_variant_changes_only_the_map_predictor_and_its_data():
-  base, variant = get_config("pipeline", ""), get_config("pipeline", "typehead")
-  assert (base.model.map.inputs, variant.model.map.inputs) == ("relational", "residual")
-  assert variant.model.map.image_head == "signature" and variant.train.map_type_weight == 1.0
-  assert (base.data.single_size, variant.data.single_size) == (0, 4)
-  assert variant.model.scorer == base.model.scorer and variant.train.steps == base.train.steps
+def test_relational_variant_changes_only_the_map_predictor_and_its_data():
+  base, former = get_config("pipeline", ""), get_config("pipeline", "relational")
+  assert (base.model.map.inputs, former.model.map.inputs) == ("residual", "relational")
+  assert base.model.map.image_head == "signature" and base.train.map_type_weight == 1.0
+  assert "image_head" not in former.model.map and former.train.map_type_weight == 0.0
+  assert (base.data.single_size, former.data.single_size) == (4, 0)
+  assert get_config("pipeline", "full").data.single_size == 32
+  assert get_config("pipeline", "smoke").data.single_size == 0
+  assert former.model.scorer == base.model.scorer and former.train.steps == base.train.steps
+  assert base.eval.kadid_cells and not get_config("pipeline", "smoke").eval.kadid_cells
 
 
 @pytest.mark.slow
