@@ -136,6 +136,33 @@ def _fmt(value, width: int) -> str:
   return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
 
 
+def map_line(split: str, m: dict) -> str:
+  """One line of the map figures of :func:`jiqa.evaluation.maps.map_report`, each beside its baseline.
+
+  Example:
+    >>> m = {"type_identification": {"top1": 0.5, "top3": 0.75, "pairs": 8},
+    ...      "presence_ap": {"mean_ap": 0.4, "mean_prevalence": 0.1},
+    ...      "localisation": {"auc": 0.9, "auc_abs_diff": 0.8},
+    ...      "sign": {"accuracy": 1.0, "majority_sign": 0.5, "pairs": 2},
+    ...      "strength_spearman": {"signed": 0.6, "magnitude": 0.7, "magnitude_abs_diff": 0.65}}
+    >>> print(map_line("seen_types", m))
+    maps vs baselines (seen_types): type top-1/top-3 0.500/0.750 (chance 0.04/0.12, 8 pairs), presence AP 0.400 (prevalence 0.100), localisation AUC 0.900 (abs(B - A) 0.800), sign acc 1.000 (majority sign 0.500, 2 pairs), strength Spearman 0.600 signed, 0.700 magnitude (abs(B - A) 0.650)
+  """
+  f = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731
+  t, ap, loc = m["type_identification"], m["presence_ap"], m["localisation"]
+  sign, st = m["sign"], m["strength_spearman"]
+  types = (f"type top-1/top-3 {f(t['top1'])}/{f(t['top3'])} (chance 0.04/0.12, {t['pairs']} "
+           f"pairs)")
+  if split == "heldout_types":  # never trained: naming them is impossible by construction
+    types = f"type top-1 among the 25 {f(t['top1'])} (types never trained)"
+  return (f"maps vs baselines ({split}): {types}, presence AP {f(ap['mean_ap'])} (prevalence "
+          f"{f(ap['mean_prevalence'])}), localisation AUC {f(loc['auc'])} (abs(B - A) "
+          f"{f(loc['auc_abs_diff'])}), sign acc {f(sign['accuracy'])} (majority sign "
+          f"{f(sign['majority_sign'])}, {sign['pairs']} pairs), strength Spearman "
+          f"{f(st['signed'])} signed, {f(st['magnitude'])} magnitude (abs(B - A) "
+          f"{f(st['magnitude_abs_diff'])})")
+
+
 def summary_table(report: dict) -> str:
   """A plain-text table of the key figures of a report.
 
@@ -172,6 +199,9 @@ def summary_table(report: dict) -> str:
                    f"{m['presence_accuracy_mean']:.3f}, sign acc "
                    f"{'-' if sign is None else f'{sign:.3f}'} ({m['sign_pairs']} pairs), "
                    f"anti-symmetry error {m['antisymmetry_error']:.2e}")
+  for s in splits:
+    if ev[s].get("maps"):
+      lines.append(map_line(s, ev[s]["maps"]))
   if "kadid_cells" in report:
     from jiqa.evaluation import kadid_cells
 
