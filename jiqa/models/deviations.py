@@ -48,6 +48,7 @@ import jax
 import jax.numpy as jnp
 
 from jiqa.distortions.colorspace import rgb_to_ycbcr
+from jiqa.models.pair_stats import box_mean
 
 DEVIATIONS = ("gms_std", "gms_mean", "chroma", "luminance")
 # "pooled": the same four, plus the GMSD principle (standard-deviation pooling)
@@ -83,12 +84,6 @@ def _gradient_magnitude(y: jax.Array) -> jax.Array:
   gy = (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:])[:, :h, :w] / 3.0
   # sqrt(. + eps) - sqrt(eps): 0 on flat regions, with a finite gradient there.
   return jnp.sqrt(gx**2 + gy**2 + _EPS) - _EPS**0.5
-
-
-def _box3(x: jax.Array) -> jax.Array:
-  p = _shifted(x)
-  rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-  return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
 
 
 def _dissimilarity(x: jax.Array, y: jax.Array, t: float) -> jax.Array:
@@ -155,7 +150,7 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
     u = _dissimilarity(ya[..., 1:2], yb[..., 1:2], CHROMA_T)
     v = _dissimilarity(ya[..., 2:3], yb[..., 2:3], CHROMA_T)
     chroma = u + v * (1.0 - u)                     # 1 - S_Cb S_Cr
-    lum = _dissimilarity(_box3(ya[..., :1]), _box3(yb[..., :1]), LUMINANCE_C1)
+    lum = _dissimilarity(box_mean(ya[..., :1]), box_mean(yb[..., :1]), LUMINANCE_C1)
     out += [_std(gms), gms.mean(axis=(1, 2, 3)), chroma.mean(axis=(1, 2, 3)),
             lum.mean(axis=(1, 2, 3))]
     if feature_set == "pooled":

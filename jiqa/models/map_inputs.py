@@ -41,17 +41,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 from jiqa.distortions.colorspace import rgb_to_ycbcr
+from jiqa.models.pair_stats import box_mean
 
 NUM_SCALES = 2
 PER_SCALE = 10
 NUM_RESIDUAL = NUM_SCALES * PER_SCALE
-
-
-def _box3(x: jax.Array) -> jax.Array:
-  """3x3 local mean per channel, edges replicated."""
-  p = jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="edge")
-  rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
-  return (rows[:, :, :-2] + rows[:, :, 1:-1] + rows[:, :, 2:]) / 9.0
 
 
 def _max3(x: jax.Array) -> jax.Array:
@@ -63,16 +57,16 @@ def _max3(x: jax.Array) -> jax.Array:
 
 def _scale_features(ya: jax.Array, yb: jax.Array, c: float) -> jax.Array:
   d = yb - ya
-  r = d - _box3(d)
-  ha = ya[..., :1] - _box3(ya[..., :1])
+  r = d - box_mean(d)
+  ha = ya[..., :1] - box_mean(ya[..., :1])
   ry = r[..., :1]
-  e_r = _box3(r * r)
+  e_r = box_mean(r * r)
   e_ry = e_r[..., :1]
-  e_dy = _box3(d[..., :1] ** 2)
-  kurt = jnp.log((_box3(ry**4) + c * c) / (e_ry**2 + c * c))
-  corr = _box3(ry * ha) / jnp.sqrt(e_ry * _box3(ha * ha) + c * c)
-  mult = jnp.log(c + e_ry) - 2.0 * jnp.log(_box3(ya[..., :1]) + 0.05)
-  ca, cb = _box3(ya[..., 1:] - 0.5), _box3(yb[..., 1:] - 0.5)
+  e_dy = box_mean(d[..., :1] ** 2)
+  kurt = jnp.log((box_mean(ry**4) + c * c) / (e_ry**2 + c * c))
+  corr = box_mean(ry * ha) / jnp.sqrt(e_ry * box_mean(ha * ha) + c * c)
+  mult = jnp.log(c + e_ry) - 2.0 * jnp.log(box_mean(ya[..., :1]) + 0.05)
+  ca, cb = box_mean(ya[..., 1:] - 0.5), box_mean(yb[..., 1:] - 0.5)
   norm = jnp.sqrt(jnp.sum(ca * ca, -1, keepdims=True) * jnp.sum(cb * cb, -1, keepdims=True)
                   + 1e-6)
   sin = (ca[..., :1] * cb[..., 1:] - ca[..., 1:] * cb[..., :1]) / norm

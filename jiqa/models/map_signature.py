@@ -49,18 +49,10 @@ import jax
 import jax.numpy as jnp
 
 from jiqa.distortions.colorspace import rgb_to_ycbcr
+from jiqa.models.pair_stats import box_mean
 
 NUM_EXTRA = 8
 NUM_GLOBAL = 2
-
-
-def _box(x: jax.Array, k: int) -> jax.Array:
-  """``k x k`` local mean (``k`` odd), edges replicated."""
-  p = k // 2
-  x = jnp.pad(x, ((0, 0), (p, p), (p, p), (0, 0)), mode="edge")
-  h, w = x.shape[1] - 2 * p, x.shape[2] - 2 * p
-  rows = sum(x[:, i:i + h] for i in range(k))
-  return sum(rows[:, :, j:j + w] for j in range(k)) / (k * k)
 
 
 def _grads(y: jax.Array) -> list[jax.Array]:
@@ -94,25 +86,25 @@ def extra_maps(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, c: float = 1
   la, lb = ya[..., :1], yb[..., :1]
   ga, gb = _grads(la), _grads(lb)
   flat = lambda g: ((jnp.abs(g[0]) < 1 / 255) & (jnp.abs(g[1]) < 1 / 255)).astype(jnp.float32)  # noqa: E731
-  flat_change = _box(flat(gb) - flat(ga), 5)
-  ratios = jnp.concatenate([jnp.log((_box(q * q, 5) + c) / (_box(p * p, 5) + c))
+  flat_change = box_mean(flat(gb) - flat(ga), 5)
+  ratios = jnp.concatenate([jnp.log((box_mean(q * q, 5) + c) / (box_mean(p * p, 5) + c))
                             for p, q in zip(ga, gb)], axis=-1)
   aniso = (ratios.max(-1, keepdims=True) - ratios.min(-1, keepdims=True)) / 2.0
   d = yb - ya
-  e_y = _box(d[..., :1] ** 2, 3)
-  e_c = _box(jnp.sum(d[..., 1:] ** 2, -1, keepdims=True), 3)
+  e_y = box_mean(d[..., :1] ** 2, 3)
+  e_c = box_mean(jnp.sum(d[..., 1:] ** 2, -1, keepdims=True), 3)
   chroma_share = jnp.log((e_c + c) / (e_y + c)) / 4.0
-  mu_a, mu_d = _box(la, 5), _box(d[..., :1], 5)
-  cov = _box(la * d[..., :1], 5) - mu_a * mu_d
-  var = _box(la * la, 5) - mu_a**2
+  mu_a, mu_d = box_mean(la, 5), box_mean(d[..., :1], 5)
+  cov = box_mean(la * d[..., :1], 5) - mu_a * mu_d
+  var = box_mean(la * la, 5) - mu_a**2
   slope = jnp.tanh(cov / (var + 1e-3))
-  tone_lin = 4.0 * _box(d[..., :1] * (la - 0.5), 3)
-  tone_mid = 16.0 * _box(d[..., :1] * la * (1.0 - la), 3)
+  tone_lin = 4.0 * box_mean(d[..., :1] * (la - 0.5), 3)
+  tone_mid = 16.0 * box_mean(d[..., :1] * la * (1.0 - la), 3)
   ca = ya[..., 1:] - 0.5
   unit = ca / jnp.sqrt(jnp.sum(ca * ca, -1, keepdims=True) + 1e-4)
   dc = d[..., 1:]
-  along = 4.0 * _box(jnp.sum(dc * unit, -1, keepdims=True), 3)
-  across = 4.0 * _box(unit[..., :1] * dc[..., 1:] - unit[..., 1:] * dc[..., :1], 3)
+  along = 4.0 * box_mean(jnp.sum(dc * unit, -1, keepdims=True), 3)
+  across = 4.0 * box_mean(unit[..., :1] * dc[..., 1:] - unit[..., 1:] * dc[..., :1], 3)
   return jnp.concatenate([flat_change, aniso, chroma_share, slope, tone_lin, tone_mid, along,
                           across], axis=-1)
 
@@ -127,7 +119,7 @@ def change_weights(a: jax.Array, b: jax.Array) -> jax.Array:
     >>> float(w.sum()), float(w.max())
     (1.0, 0.0625)
   """
-  e = _box(jnp.sum((jnp.asarray(b) - jnp.asarray(a)) ** 2, -1, keepdims=True), 5) + 1e-10
+  e = box_mean(jnp.sum((jnp.asarray(b) - jnp.asarray(a)) ** 2, -1, keepdims=True), 5) + 1e-10
   return e / jnp.sum(e, axis=(1, 2, 3), keepdims=True)
 
 
@@ -148,7 +140,7 @@ def signature(stats: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
   w = change_weights(a, b)
   wm = jnp.sum(w * stats, axis=(1, 2))
   wsd = jnp.sqrt(jnp.maximum(jnp.sum(w * stats**2, axis=(1, 2)) - wm**2, 0.0) + 1e-8) - 1e-4
-  e = _box(jnp.sum((b - a) ** 2, -1, keepdims=True), 5)
+  e = box_mean(jnp.sum((b - a) ** 2, -1, keepdims=True), 5)
   energy = (jnp.log(1e-6 + e.mean(axis=(1, 2, 3))) + 6.0) / 3.0
   share = jnp.log(jnp.mean((e > 0.1 * e.max(axis=(1, 2, 3), keepdims=True)).astype(jnp.float32),
                            axis=(1, 2, 3)) + 1e-3) / 3.0

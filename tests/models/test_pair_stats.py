@@ -9,7 +9,7 @@ from scipy import ndimage
 
 from jiqa import images
 from jiqa.models import make_scorer
-from jiqa.models.pair_stats import StatsStem, pair_statistics
+from jiqa.models.pair_stats import StatsStem, box_mean, pair_statistics
 
 
 def _reference(a, b, scales, c=1e-4):
@@ -91,3 +91,10 @@ def test_reference_anchored_scorer(pair):
   assert abs(comp.sum()) < 1e-5
   with pytest.raises(ValueError, match="antisymmetric"):
     make_scorer(backbone="unet", antisymmetric=False, rngs=nnx.Rngs(0))
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_box_mean_is_scipys_uniform_filter_with_nearest_edges(k):
+  x = np.random.default_rng(k).normal(size=(2, 9, 13, 3)).astype(np.float32)
+  want = ndimage.uniform_filter(x.astype(np.float64), size=(1, k, k, 1), mode="nearest")
+  np.testing.assert_allclose(np.asarray(box_mean(jax.numpy.asarray(x), k)), want, atol=2e-6)
