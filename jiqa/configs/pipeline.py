@@ -102,7 +102,7 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       map_pairs_per_image=96, map_crop_size=96,
       tier_mode="mixed", scaled_tiers=True,
       # The KADID-10k cell yardstick of the scorer in the report (jiqa.evaluation.kadid_cells;
-      # human MOS, compared with, never fitted to), at 192x256 on the CPU (384x512 in
+      # jiqa.evaluation.kadid_yardstick; human MOS, compared with, never fitted to), at 192x256 on the CPU (384x512 in
       # "full"). run_yardstick at 192x256 on the 4 photos, one core, load 7-9 (2026-12-05,
       # a7fa051): 130 s with the four metrics, 68 s with kadid_metrics="psnr,gmsd".
       # kadid_images: 0 = every held-out photo.

@@ -10,7 +10,7 @@ and a plain-text summary table.
 into one folder; with ``config.eval.kadid_cells`` report.json also gets the
 KADID-10k cell yardstick of the scorer beside PSNR, SSIM, MS-SSIM and GMSD on
 the held-out photos (``"kadid_cells"``, timed as ``"kadid_cells_seconds"``;
-:func:`jiqa.evaluation.kadid_cells.run_yardstick`: the MOS is compared with,
+:func:`jiqa.evaluation.kadid_yardstick.run_yardstick`: the MOS is compared with,
 never fitted to), and the summary table its lines. :func:`check_report_dir`
 checks, before any work starts, that the folder can take these files, so a long
 run never dies at its last line.
@@ -119,14 +119,14 @@ def write_report(config, graphdef, state, images, out_dir: str | os.PathLike, *,
          "evaluation_seconds": time.perf_counter() - t0,
          "files": [os.path.basename(f) for f in files]}
   if config.eval.get("kadid_cells", False):  # the human yardstick (MOS compared, never fitted)
-    from jiqa.evaluation import kadid_cells
+    from jiqa.evaluation import kadid_yardstick
     from jiqa.training import state as state_lib
 
     scorer = state_lib.merge(graphdef, state).scorer
     if scorer is not None:
       t1 = time.perf_counter()
-      out["kadid_cells"] = kadid_cells.run_yardstick(config, scorer, mesh=mesh,
-                                                     progress=progress)
+      out["kadid_cells"] = kadid_yardstick.run_yardstick(config, scorer, mesh=mesh,
+                                                         progress=progress)
       out["kadid_cells_seconds"] = time.perf_counter() - t1
   write_json(os.path.join(out_dir, REPORT_FILE), out)
   return out
@@ -203,7 +203,7 @@ def summary_table(report: dict) -> str:
     if ev[s].get("maps"):
       lines.append(map_line(s, ev[s]["maps"]))
   if "kadid_cells" in report:
-    from jiqa.evaluation import kadid_cells
+    from jiqa.evaluation import kadid_yardstick
 
-    lines += kadid_cells.summary_lines(report["kadid_cells"])
+    lines += kadid_yardstick.summary_lines(report["kadid_cells"])
   return "\n".join(lines)

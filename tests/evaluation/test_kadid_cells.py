@@ -185,32 +185,3 @@ def test_bad_arguments_are_rejected(kadid_csv):
     kc.evaluate({}, {}, reference=kadid_csv)
   with pytest.raises(ValueError, match="path"):
     kc.read_kadid("/nonexistent/predictions.csv")
-
-
-def test_scorer_predictor_equals_the_scorer_and_summary_lines():
-  import ml_collections
-  from flax import nnx
-
-  from jiqa.models import DeviationScorer
-
-  s = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
-  r = np.stack([_photos()["noisy"][:32, :32]] * 2)
-  d = np.clip(r + 0.1, 0, 1).astype(np.float32)
-  np.testing.assert_allclose(kc.scorer_predictor(s)(r, d), np.asarray(s(r, d)), rtol=1e-4)
-  cfg = ml_collections.ConfigDict({"data": {"holdout_images": ()}, "eval": {}})
-  res = kc.run_yardstick(cfg, s)
-  assert "skipped" in res and kc.summary_lines(res)[0].startswith("KADID-10k cells: skipped")
-
-
-def test_run_yardstick_refuses_unknown_metrics():
-  import ml_collections
-
-  from jiqa.models import DeviationScorer
-  from flax import nnx
-
-  if not kc.default_reference().is_file():
-    pytest.skip("KADID-10k reference file not available")
-  cfg = ml_collections.ConfigDict({"data": {"holdout_images": ("chelsea",)},
-                                   "eval": {"kadid_metrics": "psnr,vif"}})
-  with pytest.raises(ValueError, match="kadid_metrics"):
-    kc.run_yardstick(cfg, DeviationScorer(num_scales=1, rngs=nnx.Rngs(0)))
