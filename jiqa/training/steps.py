@@ -84,6 +84,10 @@ class StepOptions:
     ranking_scope: ``scope`` of :func:`jiqa.losses.ranking_loss` (``"tier"`` or ``"batch"``).
     map_type_weight: ``type_weight`` of :func:`jiqa.losses.map_loss` (the softmax
       cross-entropy that makes the image-level logits name the type).
+    scaled_weight: weight (within the ranking loss) of the term on the batch's
+      scaled tiers (``scaled_images``, when :func:`make_batch` made them): the
+      levels of one composition, an order that is certain, ranked within each
+      tier whatever ``ranking_scope`` is, with ``ranking_kind``.
 
   Example:
     >>> StepOptions(task="map").map_loss_kind
@@ -101,6 +105,7 @@ class StepOptions:
   ranking_kind: str = "listmle"
   ranking_scope: str = "tier"
   map_type_weight: float = 0.0
+  scaled_weight: float = 1.0
 
   def __post_init__(self):
     from jiqa.losses import maps as maps_lib
@@ -133,14 +138,17 @@ class StepOptions:
                map_loss_kind=t.get("map_loss_kind", d.map_loss_kind),
                ranking_kind=t.get("ranking_kind", d.ranking_kind),
                ranking_scope=t.get("ranking_scope", d.ranking_scope),
-               map_type_weight=float(t.get("map_type_weight", d.map_type_weight)))
+               map_type_weight=float(t.get("map_type_weight", d.map_type_weight)),
+               scaled_weight=float(t.get("scaled_weight", d.scaled_weight)))
 
 
 def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
   """The keyword sizes of :func:`make_batch` for a run's ``config.task`` and ``config.data``.
 
   ``batch_size`` (triplets) is 0 for the scorer task and ``tier_batch_size``
-  0 for the map task; ``single_size`` is ``data.single_size`` (default 0).
+  (and ``scaled_tier_batch_size``) 0 for the map task; ``single_size`` is
+  ``data.single_size``, ``scaled_tier_batch_size`` ``data.scaled_tier_batch_size``
+  (default 0 both) and ``scaled_pristine`` ``data.scaled_pristine`` (default False).
 
   Example:
     >>> c = ml_collections.ConfigDict({"task": "map", "data": {"crop_size": 32,
@@ -154,12 +162,17 @@ def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
           "batch_size": int(d.batch_size) if task in ("map", "pipeline") else 0,
           "tier_batch_size": int(d.tier_batch_size) if task in ("scorer", "pipeline") else 0,
           "tier_size": int(d.get("tier_size", 3)), "tier_mode": d.get("tier_mode", "mixed"),
-          "single_size": int(d.get("single_size", 0)) if task in ("map", "pipeline") else 0}
+          "single_size": int(d.get("single_size", 0)) if task in ("map", "pipeline") else 0,
+          "scaled_tier_batch_size": (int(d.get("scaled_tier_batch_size", 0))
+                                     if task in ("scorer", "pipeline") else 0),
+          "scaled_pristine": bool(d.get("scaled_pristine", False))}
 
 
 def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch_size: int = 0,
                tier_batch_size: int = 0, tier_size: int = 3, tier_mode: str = "mixed",
-               single_size: int = 0, mesh: Mesh | None = None) -> dict[str, jax.Array]:
+               single_size: int = 0, scaled_tier_batch_size: int = 0,
+               scaled_pristine: bool = False, mesh: Mesh | None = None
+               ) -> dict[str, jax.Array]:
   """Random crops and their triplets and/or tiers, all made on the device.
 
   Args:
@@ -174,12 +187,19 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
     single_size: how many of the ``batch_size`` triplets (the last ones) carry
       exactly one distortion (``engine`` with ``min_distortions = max_distortions
       = 1``), so that naming the one type is trained as well as composed ones.
+    scaled_tier_batch_size: number of scaled tiers (``make_tiers(mode="scaled")``:
+      one composition at ``tier_size`` growing strengths, on crops of their own),
+      an order that is certain; 0: none.
+    scaled_pristine: put the pristine crop first in each scaled tier (severity 0),
+      so that the scaled tiers also rank the pristine above its distortions.
     mesh: shard the examples along its ``"data"`` axis.
 
   Returns:
     A dict with ``reference, distorted, maps`` (triplets, when ``batch_size``)
     and/or ``tier_images (B, n, H, W, 3), tier_severity (B, n),
-    tier_reference (B, H, W, 3)`` (when ``tier_batch_size``).
+    tier_reference (B, H, W, 3)`` (when ``tier_batch_size``) and ``scaled_images
+    (B', n', H, W, 3), scaled_severity (B', n'), scaled_reference (B', H, W, 3)``
+    (when ``scaled_tier_batch_size``; ``n' = tier_size + 1`` with ``scaled_pristine``).
 
   Example:
     >>> batch = make_batch(jax.random.key(0), pool, engine=eng, crop_size=32,
@@ -190,6 +210,8 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
   if batch_size < 0 or tier_batch_size < 0 or batch_size + tier_batch_size == 0:
     raise ValueError("batch_size and tier_batch_size must be >= 0 and not both 0; got "
                      f"{batch_size} and {tier_batch_size}.")
+  if scaled_tier_batch_size < 0:
+    raise ValueError(f"scaled_tier_batch_size must be >= 0; got {scaled_tier_batch_size}.")
   if not 0 <= single_size <= batch_size:
     raise ValueError(f"single_size must be in [0, batch_size = {batch_size}]; got {single_size}.")
 
@@ -223,6 +245,14 @@ def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch
     tiers = distortions.make_tiers(jax.random.fold_in(key, 3), refs, n=tier_size, config=engine,
                                    mode=tier_mode, mesh=mesh)
     batch.update(tier_images=tiers[0], tier_severity=tiers[1], tier_reference=refs)
+  if scaled_tier_batch_size:
+    refs = sharded(crops(5, scaled_tier_batch_size))
+    images, severity, _ = distortions.make_tiers(jax.random.fold_in(key, 6), refs, n=tier_size,
+                                                 config=engine, mode="scaled", mesh=mesh)
+    if scaled_pristine:
+      images = jnp.concatenate([refs[:, None], images], axis=1)
+      severity = jnp.concatenate([jnp.zeros_like(severity[:, :1]), severity], axis=1)
+    batch.update(scaled_images=images, scaled_severity=severity, scaled_reference=refs)
   return batch
 
 
@@ -244,7 +274,9 @@ def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
                   options: StepOptions) -> tuple[jax.Array, dict[str, jax.Array]]:
   """The ranking part of the loss: the scorer on the batch's tiers.
 
-  Returns ``(rank_loss, {"rank_loss", "pairwise_acc"})``.
+  Returns ``(rank_loss, {"rank_loss", "pairwise_acc"})`` (and ``"scaled_loss",
+  "scaled_pairwise_acc"`` when the batch has scaled tiers, whose loss is added with
+  ``options.scaled_weight``).
   """
   from jiqa import losses
   from jiqa.models import scorer as scorer_lib
@@ -252,8 +284,17 @@ def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
   scores = scorer_lib.tier_scores(models.scorer, batch["tier_reference"], batch["tier_images"])
   loss = losses.ranking_loss(scores, batch["tier_severity"], kind=options.ranking_kind,
                              scope=options.ranking_scope)
-  return loss, {"rank_loss": loss,
-                "pairwise_acc": losses.pairwise_accuracy(scores, batch["tier_severity"])}
+  parts = {"pairwise_acc": losses.pairwise_accuracy(scores, batch["tier_severity"])}
+  if "scaled_images" in batch:  # certain orders: ranked within each tier only
+    s_scores = scorer_lib.tier_scores(models.scorer, batch["scaled_reference"],
+                                      batch["scaled_images"])
+    s_loss = losses.ranking_loss(s_scores, batch["scaled_severity"], kind=options.ranking_kind,
+                                 scope="tier")
+    loss = loss + options.scaled_weight * s_loss
+    parts.update(scaled_loss=s_loss, scaled_pairwise_acc=losses.pairwise_accuracy(
+        s_scores, batch["scaled_severity"]))
+  parts["rank_loss"] = loss
+  return loss, parts
 
 
 _TASK_KEYS = {"map": ("maps",), "scorer": ("tier_images",), "pipeline": ("maps", "tier_images")}
@@ -331,7 +372,7 @@ def make_train_step(graphdef: nnx.GraphDef, config: ml_collections.ConfigDict, e
   options = StepOptions.from_config(config)
   sizes = batch_sizes(config)
   for n in (sizes["batch_size"] - sizes["single_size"], sizes["single_size"],
-            sizes["tier_batch_size"]):
+            sizes["tier_batch_size"], sizes["scaled_tier_batch_size"]):
     if n:
       mesh_lib.check_batch_size(n, mesh)
 

@@ -149,3 +149,36 @@ def test_batch_is_sharded_and_uses_training_types_only(tiny_config):
   assert float(np.abs(np.asarray(batch["maps"])[..., wn]).max()) == 0.0
   assert batch["tier_images"].shape == (8, 3, 16, 16, 3)
   assert np.all(np.diff(np.asarray(batch["tier_severity"]), axis=1) > 0)
+
+
+def test_scaled_tiers_add_a_within_tier_pairwise_term():
+  # A hand-made batch plus scaled tiers; the total with scaled_weight = 2 exceeds the one
+  # without them by twice the mean RankNet loss over the scaled tiers' ordered pairs,
+  # computed here in numpy from the scores (softplus(s_j - s_i), severity_i < severity_j).
+  rng = np.random.default_rng(0)
+  c = _tiny("scorer")
+  graphdef, state = state_lib.create(c, num_types=2, total_steps=1)
+  models = state_lib.merge(graphdef, state)
+  batch = _hand_made_batch("scorer", rng)
+  ref = np.asarray(batch["tier_reference"])
+  noise = rng.normal(0, 1, ref.shape).astype(np.float32)
+  imgs = np.stack([ref] + [np.clip(ref + s * noise, 0, 1) for s in (0.05, 0.2)], axis=1)
+  sev = np.tile(np.array([[0.0, 0.4, 0.8]], np.float32), (2, 1))
+  opts = steps.StepOptions(task="scorer", ranking_kind="pairwise", ranking_scope="batch",
+                           scaled_weight=2.0)
+  base, _ = steps.compute_losses(models, batch, options=opts)
+  more = dict(batch, scaled_images=jnp.asarray(imgs), scaled_reference=jnp.asarray(ref),
+              scaled_severity=jnp.asarray(sev))
+  total, parts = steps.compute_losses(models, more, options=opts)
+  s = np.asarray(models.scorer(jnp.asarray(np.repeat(ref, 3, 0)),
+                               jnp.asarray(imgs.reshape(6, SIZE, SIZE, 3))),
+                 np.float64).reshape(2, 3)
+  terms = [np.logaddexp(0.0, s[b, j] - s[b, i]) for b in range(2)
+           for i in range(3) for j in range(3) if sev[b, i] < sev[b, j]]
+  np.testing.assert_allclose(float(total) - float(base), 2.0 * np.mean(terms), rtol=1e-4)
+  assert "scaled_pairwise_acc" in parts
+  # The batch sizes read the new keys; their defaults are today's (no scaled tiers).
+  assert steps.batch_sizes(c)["scaled_tier_batch_size"] == 0
+  c.data.scaled_tier_batch_size = 4
+  assert steps.batch_sizes(c)["scaled_tier_batch_size"] == 4
+  assert steps.StepOptions.from_config(c).scaled_weight == 1.0
