@@ -17,6 +17,10 @@ decoupled decay leaves ``theta = 0`` unchanged (only the temperature
 ``log_scale`` decays, by about 1e-4 relative, which changes no order). It is
 the variant that the decision rule of ``experiments/scorer_variants`` chose on
 engine data (``deviation:base:prior``).
+
+``"certain"`` (alone or before a size) is the stats scorer alone with scaled
+tiers beside the mixed ones (:func:`certain_orders`); ``"pipeline_certain"``
+the main job with them (the map predictor unchanged).
 """
 
 import ml_collections
@@ -25,6 +29,22 @@ from jiqa.configs import pipeline
 
 
 DEVIATION_VARIANTS = {"deviation": "base", "deviation_pooled": "pooled"}
+CERTAIN = {"certain": "scorer", "pipeline_certain": "pipeline"}
+
+
+def certain_orders(c: ml_collections.ConfigDict, *, weight: float = 1.0
+                   ) -> ml_collections.ConfigDict:
+  """Adds scaled tiers to ``c``'s batches (as many as its mixed tiers), pristine first.
+
+  The levels of one composition at growing strength, with the pristine crop at
+  severity 0, are orders that are certain (for monotone ops); they are ranked
+  within each tier (:func:`jiqa.training.steps.ranking_terms`) with weight
+  ``weight``, beside the mixed tiers' loss of ``train.ranking_scope``.
+  """
+  c.data.scaled_tier_batch_size = int(c.data.tier_batch_size)
+  c.data.scaled_pristine = True
+  c.train.scaled_weight = float(weight)
+  return c
 
 
 def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
@@ -39,9 +59,20 @@ def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """Returns the scorer config; ``arg`` is "", "smoke" or "full", optionally after "deviation,"
-  or "deviation_pooled,"; or the main job's with the prior deviation scorer
-  ("pipeline_deviation", optionally ",smoke" or ",full")."""
+  or "deviation_pooled," or "certain,"; or the main job's with the prior deviation scorer
+  ("pipeline_deviation", optionally ",smoke" or ",full") or with scaled tiers
+  ("pipeline_certain").
+
+  Example:
+    >>> c = get_config("pipeline_certain")
+    >>> c.task, c.data.scaled_tier_batch_size, c.data.scaled_pristine
+    ('pipeline', 16, True)
+  """
   parts = arg.split(",") if arg else []
+  if parts and parts[0] in CERTAIN:
+    c = get_config(",".join(parts[1:])) if CERTAIN[parts[0]] == "scorer" else pipeline.get_config(
+        ",".join(parts[1:]))
+    return certain_orders(c)
   if parts and parts[0] == "pipeline_deviation":
     c = deviation_scorer(pipeline.get_config(",".join(parts[1:])))
     c.data.tier_mode, c.train.ranking_scope = "mixed", "batch"  # unused: no ranking gradient
