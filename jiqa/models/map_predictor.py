@@ -101,19 +101,23 @@ class MapOutput(NamedTuple):
   pixel_presence_logits: jax.Array | None = None
 
 
-INPUTS = ("pixels", "relational", "residual")
+INPUTS = ("pixels", "relational", "residual", "context")
 IMAGE_HEADS = ("linear", "mlp", "signature")
 
 
 def pair_input(a: jax.Array, b: jax.Array, *, inputs: str = "pixels") -> jax.Array:
   """The input of ``g(a, b)``: ``[2a - 1, 2b - 1, b - a]`` (9 channels), then for
   ``inputs="relational"`` the 44 :func:`~jiqa.models.pair_stats.relational_maps`, and for
-  ``inputs="residual"`` those and the 20 :func:`~jiqa.models.map_inputs.residual_maps`."""
+  ``inputs="residual"`` those and the 20 :func:`~jiqa.models.map_inputs.residual_maps`,
+  for ``inputs="context"`` those and the 10 wide-window
+  :func:`~jiqa.models.map_inputs.context_maps`."""
   x = jnp.concatenate([2.0 * a - 1.0, 2.0 * b - 1.0, b - a], axis=-1)
-  if inputs in ("relational", "residual"):
+  if inputs in ("relational", "residual", "context"):
     x = jnp.concatenate([x, pair_stats.relational_maps(a, b)], axis=-1)
-  if inputs == "residual":
+  if inputs in ("residual", "context"):
     x = jnp.concatenate([x, map_inputs.residual_maps(a, b)], axis=-1)
+  if inputs == "context":
+    x = jnp.concatenate([x, map_inputs.context_maps(a, b)], axis=-1)
   return x
 
 
@@ -122,7 +126,8 @@ def input_channels(inputs: str) -> int:
   if inputs not in INPUTS:
     raise ValueError(f"inputs must be one of {INPUTS}; got {inputs!r}.")
   return (9 + (pair_stats.NUM_RELATIONAL if inputs != "pixels" else 0)
-          + (map_inputs.NUM_RESIDUAL if inputs == "residual" else 0))
+          + (map_inputs.NUM_RESIDUAL if inputs in ("residual", "context") else 0)
+          + (map_inputs.NUM_CONTEXT if inputs == "context" else 0))
 
 
 def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array, *,
@@ -157,7 +162,8 @@ class MapPredictor(nnx.Module):
       :class:`~jiqa.models.backbones.ConvBlock`).
     inputs: ``"relational"`` (pixels and relational statistics), ``"residual"``
       (those and the residual statistics of :mod:`jiqa.models.map_inputs`) or
-      ``"pixels"``.
+      ``"pixels"``, or ``"context"`` (those and the wide-window statistics
+      of :func:`~jiqa.models.map_inputs.context_maps`, for the strength).
     image_head: the image-level head on the pooled features of each ordering:
       ``"linear"`` (mean- and max-pooled pixel features), ``"mlp"`` (a GELU
       layer of ``2 * pixel_channels`` units on the mean- and max-pooled pixel
@@ -181,6 +187,22 @@ class MapPredictor(nnx.Module):
       features, ``u_t = pix . (W_t + sum_k p_k V_kt)`` with ``p`` the softmax of
       the (symmetric) image-level logits, gradient stopped, so each channel's
       strength can be calibrated for the type the image is identified as.
+    strength_image: hidden units of a GELU MLP on each ordering's signature
+      (``image_head="signature"`` only) whose ``T`` outputs are added to
+      ``u`` at every pixel (0: none): an image-level estimate of each type's
+      level, read from statistics pooled over the whole change rather than a
+      pixel's window.
+    strength_image_gate: multiply that image-level term by a per-pixel gate
+      ``e / (e + mean(e))``, ``e`` the 17x17 local mean squared error
+      (symmetric in ``(a, b)``, about 0 where nothing changed, towards 1 where
+      the change is strong), so the level acts where the image changed and
+      the maps stay about 0 elsewhere (``False``: the same term everywhere,
+      which lowered localisation AUC from 0.95 to 0.90 in 700 steps).
+    strength_smooth: box-average the strength's odd part ``d`` over
+      ``strength_smooth x strength_smooth`` pixels (odd; 0: none) before the
+      ``tanh``: a linear filter of an odd function is odd, bit for bit (a
+      sum of negated numbers is the negated sum), and the engine's masks are
+      smooth over tens of pixels.
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -196,7 +218,8 @@ class MapPredictor(nnx.Module):
                signature_hidden: int = 128, signature_linear: bool = False,
                pixel_image_logits: bool = True,
                gate_pixels: bool = False, strength_stats: int = 0,
-               strength_by_type: bool = False, rngs: nnx.Rngs):
+               strength_by_type: bool = False, strength_image: int = 0,
+               strength_image_gate: bool = True, strength_smooth: int = 0, rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
@@ -226,6 +249,13 @@ class MapPredictor(nnx.Module):
     if strength_by_type:
       self.type_strength = nnx.Param(jnp.zeros(
           (num_types, self.backbone.pixel_channels, num_types), jnp.float32))
+    self.strength_image = strength_image
+    if strength_smooth < 0 or (strength_smooth and strength_smooth % 2 == 0):
+      raise ValueError(f"strength_smooth must be 0 or an odd window; got {strength_smooth}.")
+    self.strength_smooth = strength_smooth
+    self.strength_image_gate = strength_image_gate
+    if strength_image and image_head != "signature":
+      raise ValueError(f"strength_image needs image_head='signature'; got {image_head!r}.")
     if image_head == "linear":
       self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
     elif image_head == "signature":
@@ -235,6 +265,9 @@ class MapPredictor(nnx.Module):
       self.image_head = nnx.Linear(signature_hidden, num_types, rngs=rngs)
       self.signature_linear = (nnx.Linear(sig, num_types, rngs=rngs) if signature_linear
                                else None)
+      if strength_image:
+        self.image_strength_hidden = nnx.Linear(sig, strength_image, rngs=rngs)
+        self.image_strength_out = nnx.Linear(strength_image, num_types, rngs=rngs)
     else:
       self.image_hidden = nnx.Linear(2 * (pc + cc), 2 * pc, rngs=rngs)
       self.image_head = nnx.Linear(2 * pc, num_types, rngs=rngs)
@@ -293,6 +326,13 @@ class MapPredictor(nnx.Module):
                + image)
     if self.strength_stats:
       u = u + self.stats_out(jax.nn.gelu(self.stats_hidden(inp)))
+    if self.strength_image:
+      level = self.image_strength_out(jax.nn.gelu(self.image_strength_hidden(sig)))[:, None, None]
+      if self.strength_image_gate:
+        e = pair_stats.box_mean(jnp.mean((y - x) ** 2, axis=-1, keepdims=True), 17)
+        gate = e / (e + jnp.mean(e, axis=(1, 2), keepdims=True) + 1e-8)
+        level = level * jnp.concatenate([gate, gate], axis=0)
+      u = u + level
     if self.strength_by_type:
       p = jax.lax.stop_gradient(jax.nn.softmax(image, axis=-1))
       w = jnp.einsum("nk,kct->nct", jnp.concatenate([p, p], 0), self.type_strength[...])
@@ -300,6 +340,8 @@ class MapPredictor(nnx.Module):
     pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
     u_ab, u_ba = pick(u, first)
     d = jnp.where(same, 0.0, u_ab - u_ba)
+    if self.strength_smooth:
+      d = pair_stats.box_mean(d, self.strength_smooth)
     strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     if self.gate_pixels:
       q = q + image[:, None, None, :]

@@ -74,7 +74,10 @@ def test_exact_antisymmetry_and_zero_on_identical_pairs(predictor):
     ("residual", dict(image_head="signature", signature_hidden=16)),
     ("residual", dict(image_head="signature", signature_hidden=16, signature_linear=True,
                       pixel_image_logits=False, gate_pixels=True, strength_stats=8,
-                      strength_by_type=True))])
+                      strength_by_type=True)),
+    ("context", dict(image_head="signature", signature_hidden=16, pixel_image_logits=False,
+                     strength_stats=8, strength_by_type=True, strength_image=8,
+                     strength_smooth=5))])
 def test_random_parameters_keep_exactness(inputs, options):
   """Exactness holds for any parameters, not only the initial ones: perturb every weight."""
   model = MapPredictor(T, width=8, depth=2, inputs=inputs, rngs=rngs(7), **options)
@@ -141,6 +144,10 @@ def test_constructor_errors():
     MapPredictor(3, image_head="deep", rngs=rngs())
   with pytest.raises(ValueError, match="gate_pixels"):
     MapPredictor(3, gate_pixels=True, rngs=rngs())
+  with pytest.raises(ValueError, match="strength_image"):
+    MapPredictor(3, image_head="mlp", strength_image=4, rngs=rngs())
+  with pytest.raises(ValueError, match="strength_smooth"):
+    MapPredictor(3, strength_smooth=4, rngs=rngs())
 
 
 @pytest.mark.slow
@@ -231,3 +238,32 @@ def test_residual_maps_against_numpy():
   keep = [k for k in range(map_inputs.NUM_RESIDUAL) if k % map_inputs.PER_SCALE not in (6, 8)]
   same = same[..., keep]  # all but the two channels that read a's luma / chroma
   np.testing.assert_allclose(same, np.broadcast_to(same[:, :1, :1], same.shape), atol=1e-5)
+
+
+def test_context_maps_against_scipy():
+  """Wide-window statistics against scipy's uniform_filter (nearest edges), and their signs."""
+  from scipy import ndimage
+
+  from jiqa.distortions.colorspace import rgb_to_ycbcr
+  from jiqa.models import map_inputs
+
+  a, b = _pair(seed=6, n=1, h=24, w=24)
+  got = np.asarray(map_inputs.context_maps(a, b))
+  assert got.shape == (1, 24, 24, map_inputs.NUM_CONTEXT)
+  ya, yb = (np.asarray(rgb_to_ycbcr(x), np.float64)[0] for x in (a, b))
+  d = np.asarray(b, np.float64)[0] - np.asarray(a, np.float64)[0]
+  c = 1e-4
+  for i, k in enumerate(map_inputs.CONTEXT_WINDOWS):
+    box = lambda x, k=k: ndimage.uniform_filter(x, size=k, mode="nearest")  # noqa: E731
+    o = i * map_inputs.PER_WINDOW
+    np.testing.assert_allclose(got[0, ..., o], (np.log(c + box((d * d).mean(-1))) + 4.6) / 2.3,
+                               rtol=1e-4, atol=1e-4)
+    dy = yb[..., 0] - ya[..., 0]
+    np.testing.assert_allclose(got[0, ..., o + 3], 4.0 * box(dy), atol=1e-5)
+    var = lambda y, box=box: box(y * y) - box(y) ** 2  # noqa: E731
+    want = 0.5 * np.log((var(yb[..., 0]) + c) / (var(ya[..., 0]) + c))
+    np.testing.assert_allclose(got[0, ..., o + 4], want, atol=2e-3)
+  swapped = np.asarray(map_inputs.context_maps(b, a))
+  signed = [o + j for o in (0, map_inputs.PER_WINDOW) for j in (3, 4)]
+  np.testing.assert_allclose(swapped[..., signed], -got[..., signed], atol=1e-4)
+  np.testing.assert_allclose(swapped[..., 0], got[..., 0], atol=1e-5)  # energy: symmetric
