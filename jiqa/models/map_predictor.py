@@ -202,7 +202,9 @@ class MapPredictor(nnx.Module):
       ``strength_smooth x strength_smooth`` pixels (odd; 0: none) before the
       ``tanh``: a linear filter of an odd function is odd, bit for bit (a
       sum of negated numbers is the negated sum), and the engine's masks are
-      smooth over tens of pixels.
+      smooth over tens of pixels. A call with ``smooth=False`` skips it (the
+      training loss may, so the box mean is an inference-time smoothing: see
+      :class:`jiqa.training.steps.StepOptions`'s ``map_smooth``).
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -293,12 +295,15 @@ class MapPredictor(nnx.Module):
     s = map_signature.signature(stats, a2, b2)
     return jnp.concatenate([s, jnp.concatenate([s[n:], s[:n]], 0)], axis=-1)
 
-  def __call__(self, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> MapOutput:
+  def __call__(self, a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
+               smooth: bool = True) -> MapOutput:
     """Predicts the maps of ``b`` relative to ``a``.
 
     Args:
       a: ``(N, H, W, 3)`` images in ``[0, 1]``; ``H, W`` multiples of ``self.stride``.
       b: same shape as ``a``, same content.
+      smooth: apply the ``strength_smooth`` box mean (static; ``False``: the
+        strength before it, as if ``strength_smooth`` were 0).
 
     Returns:
       A :class:`MapOutput`.
@@ -340,7 +345,7 @@ class MapPredictor(nnx.Module):
     pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
     u_ab, u_ba = pick(u, first)
     d = jnp.where(same, 0.0, u_ab - u_ba)
-    if self.strength_smooth:
+    if self.strength_smooth and smooth:
       d = pair_stats.box_mean(d, self.strength_smooth)
     strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     if self.gate_pixels:

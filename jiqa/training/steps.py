@@ -88,6 +88,11 @@ class StepOptions:
       scaled tiers (``scaled_images``, when :func:`make_batch` made them): the
       levels of one composition, an order that is certain, ranked within each
       tier whatever ``ranking_scope`` is, with ``ranking_kind``.
+    map_smooth: whether the map loss sees the strength after the map
+      predictor's ``strength_smooth`` box mean (``False``: it is trained on the
+      unsmoothed strength and the box mean only smooths its predictions; in
+      700 map-only steps on held-out pairs the signed strength Spearman was
+      0.75 with the box mean in the loss and 0.78 with it at inference only).
 
   Example:
     >>> StepOptions(task="map").map_loss_kind
@@ -106,6 +111,7 @@ class StepOptions:
   ranking_scope: str = "tier"
   map_type_weight: float = 0.0
   scaled_weight: float = 1.0
+  map_smooth: bool = True
 
   def __post_init__(self):
     from jiqa.losses import maps as maps_lib
@@ -139,7 +145,8 @@ class StepOptions:
                ranking_kind=t.get("ranking_kind", d.ranking_kind),
                ranking_scope=t.get("ranking_scope", d.ranking_scope),
                map_type_weight=float(t.get("map_type_weight", d.map_type_weight)),
-               scaled_weight=float(t.get("scaled_weight", d.scaled_weight)))
+               scaled_weight=float(t.get("scaled_weight", d.scaled_weight)),
+               map_smooth=bool(t.get("map_smooth", d.map_smooth)))
 
 
 def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
@@ -264,7 +271,8 @@ def map_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
   """
   from jiqa import losses
 
-  out = models.map_predictor(batch["reference"], batch["distorted"])  # maps of b rel. to a
+  out = models.map_predictor(batch["reference"], batch["distorted"],  # maps of b rel. to a
+                             smooth=options.map_smooth)
   kw = {"type_weight": options.map_type_weight} if options.map_type_weight else {}
   loss = losses.map_loss(out, batch["maps"], kind=options.map_loss_kind, **kw)
   return loss, {"map_loss": loss, "map_mae": jnp.mean(jnp.abs(out.maps - batch["maps"]))}

@@ -267,3 +267,23 @@ def test_context_maps_against_scipy():
   signed = [o + j for o in (0, map_inputs.PER_WINDOW) for j in (3, 4)]
   np.testing.assert_allclose(swapped[..., signed], -got[..., signed], atol=1e-4)
   np.testing.assert_allclose(swapped[..., 0], got[..., 0], atol=1e-5)  # energy: symmetric
+
+
+def test_strength_smooth_is_a_box_mean_of_the_odd_part_against_scipy():
+  """``strength = tanh(box(d))``: scipy's uniform_filter (nearest edges) of atanh of the
+  unsmoothed strength; presence untouched; ``smooth=False`` is the model without it."""
+  from scipy import ndimage
+
+  a, b = _pair(seed=8, n=2, h=24, w=24)
+  model = MapPredictor(T, width=8, depth=2, inputs="residual", image_head="signature",
+                       signature_hidden=16, strength_smooth=5, rngs=rngs(3))
+  smooth, plain = model(a, b), model(a, b, smooth=False)
+  d = np.arctanh(np.asarray(plain.strength, np.float64))
+  assert np.abs(d).max() > 1e-3  # a non-trivial strength
+  want = np.tanh(ndimage.uniform_filter(d, size=(1, 5, 5, 1), mode="nearest"))
+  np.testing.assert_allclose(np.asarray(smooth.strength), want, atol=2e-5)
+  assert not np.allclose(np.asarray(smooth.strength), np.asarray(plain.strength), atol=1e-4)
+  np.testing.assert_array_equal(np.asarray(smooth.presence_logits),
+                                np.asarray(plain.presence_logits))
+  model.strength_smooth = 0
+  np.testing.assert_array_equal(np.asarray(model(a, b).strength), np.asarray(plain.strength))

@@ -78,10 +78,11 @@ def test_train_step_rejects_a_batch_without_the_tasks_data():
 def test_step_options_read_the_config_and_reject_unknown_values():
   c = ml_collections.ConfigDict({"task": "scorer", "train": {
       "map_weight": 2, "rank_weight": 0.5, "map_loss_kind": "l1", "ranking_kind": "softmax",
-      "ranking_scope": "batch"}})
+      "ranking_scope": "batch", "map_smooth": False}})
   o = steps.StepOptions.from_config(c)
   assert o == steps.StepOptions(task="scorer", map_weight=2.0, rank_weight=0.5,
-                                map_loss_kind="l1", ranking_kind="softmax", ranking_scope="batch")
+                                map_loss_kind="l1", ranking_kind="softmax", ranking_scope="batch",
+                                map_smooth=False)
   hash(o)  # frozen: usable as a static argument
   with pytest.raises(ValueError, match="task"):
     steps.StepOptions(task="regression")
