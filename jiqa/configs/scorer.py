@@ -19,32 +19,19 @@ the variant that the decision rule of ``experiments/scorer_variants`` chose on
 engine data (``deviation:base:prior``).
 
 ``"certain"`` (alone or before a size) is the stats scorer alone with scaled
-tiers beside the mixed ones (:func:`certain_orders`); ``"pipeline_certain"``
-the main job with them (the map predictor unchanged).
+tiers beside the mixed ones (:func:`jiqa.configs.pipeline.certain_orders`, weight
+4); ``"pipeline_certain"`` the main job with them, which is now the pipeline's
+default (``"pipeline_certain"`` kept so older commands run).
 """
 
 import ml_collections
 
 from jiqa.configs import pipeline
+from jiqa.configs.pipeline import certain_orders  # noqa: F401  (its home is the pipeline)
 
 
 DEVIATION_VARIANTS = {"deviation": "base", "deviation_pooled": "pooled"}
 CERTAIN = {"certain": "scorer", "pipeline_certain": "pipeline"}
-
-
-def certain_orders(c: ml_collections.ConfigDict, *, weight: float = 1.0
-                   ) -> ml_collections.ConfigDict:
-  """Adds scaled tiers to ``c``'s batches (as many as its mixed tiers), pristine first.
-
-  The levels of one composition at growing strength, with the pristine crop at
-  severity 0, are orders that are certain (for monotone ops); they are ranked
-  within each tier (:func:`jiqa.training.steps.ranking_terms`) with weight
-  ``weight``, beside the mixed tiers' loss of ``train.ranking_scope``.
-  """
-  c.data.scaled_tier_batch_size = int(c.data.tier_batch_size)
-  c.data.scaled_pristine = True
-  c.train.scaled_weight = float(weight)
-  return c
 
 
 def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
@@ -54,6 +41,7 @@ def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
                                                   antisymmetric=False, feature_set=feature_set))
   c.data.tier_mode = "scaled"
   c.train.ranking_scope = "tier"
+  c.data.scaled_tier_batch_size = 0  # its tiers are scaled ones already
   return c
 
 

@@ -48,13 +48,18 @@ def test_unknown_arg_rejected(arg):
 
 def test_relational_variant_changes_only_the_map_predictor_and_its_data():
   base, former = get_config("pipeline", ""), get_config("pipeline", "relational")
-  assert (base.model.map.inputs, former.model.map.inputs) == ("residual", "relational")
+  assert (base.model.map.inputs, former.model.map.inputs) == ("context", "relational")
+  assert base.train.map_smooth is False and "map_smooth" not in former.train
+  for c in (base, former, get_config("pipeline", "full")):  # certain orders for the scorer
+    assert c.data.scaled_tier_batch_size == c.data.tier_batch_size and c.train.scaled_weight == 4
+  assert "scaled_tier_batch_size" not in get_config("pipeline", "smoke").data
   assert base.model.map.image_head == "signature" and base.train.map_type_weight == 1.0
   assert "image_head" not in former.model.map and former.train.map_type_weight == 0.0
   assert (base.data.single_size, former.data.single_size) == (4, 0)
   assert get_config("pipeline", "full").data.single_size == 32
   assert get_config("pipeline", "smoke").data.single_size == 0
   assert former.model.scorer == base.model.scorer and former.train.steps == base.train.steps
+  assert former.data.scaled_pristine == base.data.scaled_pristine
   assert base.eval.kadid_cells and not get_config("pipeline", "smoke").eval.kadid_cells
 
 
