@@ -50,7 +50,7 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import Mesh
+from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jiqa.distortions import compose, masks, table
@@ -296,9 +296,24 @@ def run(images: jax.Array, comp: compose.Composition, *, config: compose.EngineC
       raise ValueError(f"images: a batch of {images.shape[0]} does not split over the "
                        f"{mesh.size} devices of the mesh.")
     spec = P(tuple(mesh.axis_names))
+    images, comp = _batch_sharded((images, comp), mesh, spec)
     # check_vma=False: the ops start loops from unsharded constants (fine per device).
     fn = jax.shard_map(fn, mesh=mesh, in_specs=(spec, spec), out_specs=spec, check_vma=False)
   return fn(images, comp)
+
+
+def _batch_sharded(tree, mesh: Mesh, spec: P):
+  """``tree`` split over ``mesh`` along its leading axis, as ``shard_map`` expects it.
+
+  On a mesh with Explicit axes (``jax.make_mesh``'s default) the arrays' shardings
+  are part of their types and must match ``in_specs``: ``jax.reshard`` moves them
+  (e.g. the compositions, drawn unsharded). On Auto axes a sharding constraint
+  does (a no-op where they are already split so).
+  """
+  sharding = NamedSharding(mesh, spec)
+  if any(t == AxisType.Explicit for t in mesh.axis_types):
+    return jax.sharding.reshard(tree, sharding)
+  return jax.lax.with_sharding_constraint(tree, sharding)
 
 
 def apply_shared(images: jax.Array, comp: compose.Composition, *,

@@ -136,12 +136,19 @@ def jitter(key: jax.Array, image: jax.typing.ArrayLike, level: jax.typing.ArrayL
   """
   height, width, _ = image.shape
   amount = kadid_param(level, JITTER_AMOUNTS, 0.0).astype(image.dtype)
-  shifts = normal(key, (passes, 2, height, width), image.dtype) * amount
+  shifts = normal(key, (passes, 2, height, width), image.dtype)
   rows = jnp.arange(height, dtype=image.dtype)[:, None]
   cols = jnp.arange(width, dtype=image.dtype)[None, :]
-  out = image
-  for i in range(passes):
-    out = _bicubic(out, rows + shifts[i, 0], cols + shifts[i, 1])
+
+  def one_pass(out, shift):
+    shift = shift * amount
+    return _bicubic(out, rows + shift[0], cols + shift[1]), None
+
+  # A scan over the passes: its input, the noise, is materialised once. Unrolled,
+  # XLA:CPU fused the noise (an erfinv per value) into each of the 16 gathers of
+  # every pass and recomputed it there (measured 35 -> 25 ms per 512x384 image,
+  # the same output bit for bit).
+  out, _ = jax.lax.scan(one_pass, image, shifts)
   # KADID: no clip between passes; its generator's final mapmm takes the
   # overshoot of the cubic kernel back into range.
   return restretch(out, image)

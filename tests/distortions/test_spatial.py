@@ -87,6 +87,38 @@ def test_jitter_displacement_variance_on_a_ramp(level, amount):
     assert amount**2 < (five * (size - 1)).var() < 5 * amount**2
 
 
+def _keys_cubic(d):
+  """Keys' cubic convolution kernel, a = -1/2 (MATLAB's ``interp2(..., 'cubic')``)."""
+  d = np.abs(d)
+  return np.where(d <= 1, 1.5 * d**3 - 2.5 * d**2 + 1,
+                  np.where(d < 2, -0.5 * d**3 + 2.5 * d**2 - 4 * d + 2, 0.0))
+
+
+def test_jitter_equals_five_numpy_keys_cubic_warps_and_mapmm():
+  # An independent reference for all five passes: each samples the previous one at
+  # (row + a n_r, col + a n_c) with the 4x4 Keys kernel on a replicate-padded image,
+  # from the op's own noise draw (counter_random.normal); then KADID's mapmm to the
+  # input's range.
+  from jiqa.distortions.counter_random import normal
+  x = _random((24, 30, 3), seed=5)
+  level = 0.8
+  amount = float(np.interp(level, KADID_LEVELS, spatial.JITTER_AMOUNTS))
+  noise = np.asarray(normal(KEY, (5, 2, 24, 30)), np.float64) * amount
+  out = x.astype(np.float64)
+  rows, cols = np.meshgrid(np.arange(24.0), np.arange(30.0), indexing="ij")
+  for p in range(5):
+    r, c = rows + noise[p, 0], cols + noise[p, 1]
+    r0, c0 = np.floor(r).astype(int), np.floor(c).astype(int)
+    acc = np.zeros_like(out)
+    for i in range(-1, 3):
+      for j in range(-1, 3):
+        w = _keys_cubic(r - (r0 + i)) * _keys_cubic(c - (c0 + j))
+        acc += w[..., None] * out[np.clip(r0 + i, 0, 23), np.clip(c0 + j, 0, 29)]
+    out = acc
+  ref = x.min() + (out - out.min()) * (x.max() - x.min()) / (out.max() - out.min())
+  np.testing.assert_allclose(spatial.jitter(KEY, x, level), ref, atol=2e-5)
+
+
 def test_non_eccentricity_single_patch_is_a_nearby_copy():
   x = _random((80, 96, 3), seed=2)
   level = 0.01   # N = 20 * 0.01 / 0.2 = 1 patch

@@ -179,6 +179,25 @@ def test_per_image_executor_on_a_mesh_gives_the_same_sharded_batch(photos):
     distortions.make_triplets(jax.random.key(7), batch[:6], config=CFG, executor="per_image", mesh=mesh)
 
 
+@pytest.mark.parametrize("maps", ["dense", "steps"])
+def test_per_image_executor_on_an_explicit_axes_mesh(photos, maps):
+  # jax.make_mesh's default axes are Explicit: the batch and the compositions drawn
+  # inside make_triplets must be resharded to the mesh for shard_map (issue 14).
+  batch = jnp.asarray(np.concatenate([photos, photos[::-1]]))   # 8 images, 8 fake devices
+  plain = distortions.make_triplets(jax.random.key(7), batch, config=CFG, executor="per_image",
+                                    maps=maps)
+  mesh = jax.make_mesh((8,), ("b",))
+  assert mesh.axis_types == (jax.sharding.AxisType.Explicit,)
+  with jax.set_mesh(mesh):
+    for x in (batch, jax.device_put(batch, jax.NamedSharding(mesh, jax.P("b")))):
+      trip = distortions.make_triplets(jax.random.key(7), x, config=CFG, executor="per_image",
+                                       mesh=mesh, maps=maps)
+      assert trip.distorted.sharding.spec[0] == "b"
+      np.testing.assert_allclose(trip.distorted, plain.distorted, atol=2e-6)
+      for a, b in zip(jax.tree.leaves(trip.maps), jax.tree.leaves(plain.maps)):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+
+
 def test_single_triplet_equals_batch_of_one(photos):
   key = jax.random.key(8)
   one = distortions.make_triplet(key, photos[1], config=CFG)
