@@ -2,7 +2,8 @@
 
   python benchmarks/engine_vs_arniqa.py --peer-repo PEER --peer-python PY
       [--repeats 7] [--op-batch 8] [--op-repeats 3] [--threads 2]
-      [--sizes 256x256x64,512x384x32] [--steps-layout] [--skip-ops] [--skip-triplets]
+      [--sizes 256x256x64,512x384x32] [--devices N] [--layouts dense,steps]
+      [--hugepages] [--skip-ops] [--skip-triplets]
 
 ``PEER`` is a checkout of ARNIQA (github.com/miccunifi/ARNIQA) and ``PY`` an
 interpreter with what its ``utils/distortions.py`` imports: torch and
@@ -18,18 +19,37 @@ photos, resized to the size, written once to a ``.npy`` the worker reads), the
 same batch, interleaved call by call (jiqa's call, then ARNIQA's, repeated), so
 a load that changes during the run falls on both:
 
-* composed triplets: jiqa's :func:`jiqa.distortions.make_triplets` as users call
-  it (default config: 1-4 distortions from distinct groups, continuous levels,
-  5 % pristine, spatial masks, dense ``(B, H, W, 25)`` maps), against ARNIQA's
-  ``utils.utils_data.distort_images`` (its image degradation model: 1-4
-  distortions from distinct groups, random levels), called on each image of the
-  batch in turn (a clone, since some of its ops write into their input), at
-  256x256 (batch 64) and 512x384 (batch 32); ``--steps-layout`` adds
-  ``make_triplets(maps="steps")``, the opt-in compact map layout (the same maps
-  as each step's mask, type and value, not written as ``(B, H, W, 25)``), timed
-  in the same round. Images/s are the batch over the
-  wall time of one call; the median and the min-max over ``--repeats`` calls
-  are printed, and the ratio of the medians.
+* composed triplets: jiqa's :func:`jiqa.distortions.make_triplets` (default
+  config: 1-4 distortions from distinct groups, continuous levels, 5 % pristine,
+  spatial masks, maps) against ARNIQA's ``utils.utils_data.distort_images`` (its
+  image degradation model: 1-4 distortions from distinct groups, random
+  levels), called on each image of the batch in turn (a clone, since some of its
+  ops write into their input), at 256x256 (batch 64) and 512x384 (batch 32).
+  jiqa is timed in each of these forms, all in the same round:
+
+  - ``plain``: ``make_triplets(key, images)`` with no mesh and the default
+    dense ``(B, H, W, 25)`` maps, what a call gets with nothing else set up
+    (with ``--devices 1`` the process has one CPU device, JAX's default);
+  - with ``--devices N > 1``: the process gets ``N`` CPU devices (XLA's
+    ``--xla_force_host_platform_device_count``, set before JAX starts, as
+    ``jiqa gmc`` does), and for each layout of ``--layouts`` the batch is split
+    over them the way the training loop does it: ``jiqa.training.mesh.make_mesh()``
+    (one Auto ``"data"`` axis), the photos placed with ``batch_sharding``, and
+    ``make_triplets(..., mesh=mesh, maps=layout)`` under ``jax.set_mesh(mesh)``;
+  - with ``--devices 1``, each layout of ``--layouts`` other than ``dense``
+    (``"steps"``: the compact map layout, each step's mask, type and value,
+    the same maps without writing ``(B, H, W, 25)``; ``dense_maps`` expands it).
+
+  Images/s are the batch over the wall time of one call; the median and the
+  min-max over ``--repeats`` calls are printed, and the ratio of the medians.
+  ``--hugepages`` runs both sides with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``
+  (the script starts itself again with it; the ARNIQA worker inherits it):
+  glibc then asks for transparent huge pages for its large allocations. On a
+  VM, first-touch page faults on the fresh output buffers XLA allocates each
+  call are what writing the dense maps mostly costs (a (64, 256, 256, 25)
+  float32 fill: 166 ms fresh, 24 ms into a reused buffer, 26-34 ms with the
+  tunable, one core, here). The configuration (devices, mesh, layout, the
+  environment of both sides) is printed with the figures.
 * per op: ms per image of each of jiqa's 25 types (``jit(vmap(op))`` on a batch
   of ``--op-batch``, level 0.6, signed types -0.6: KADID's level 3) and, where
   ARNIQA has the type, of its function on each image at its level 3 (the third
@@ -47,7 +67,7 @@ patch ``x[tuple(coords_salt)] = 1`` / ``x[tuple(coords_pepper)] = 0`` in
 
 Example:
   python benchmarks/engine_vs_arniqa.py --peer-repo /work/peer/ARNIQA \\
-      --peer-python /work/peer/venv/bin/python
+      --peer-python /work/peer/venv/bin/python --devices 2 --hugepages
 """
 
 from __future__ import annotations
@@ -185,46 +205,66 @@ def _summary(rates):
   return f"{statistics.median(rates):8.1f} /s (min {min(rates):.1f}, max {max(rates):.1f})"
 
 
-def bench_triplets(peer, tmp, repeats, steps_layout=False):
+def _variants(devices, layouts):
+  """``[(label, images -> images placed for it, call(key, images))]`` timed for jiqa."""
   cfg = distortions.EngineConfig()
-  print(f"\nComposed triplets, images/s, median (min-max) of {repeats} calls, interleaved: "
-        "jiqa make_triplets (default config, masks, dense maps) vs ARNIQA distort_images per image")
+  out = [("plain (no mesh, dense maps)", lambda x: x,
+          lambda k, x: distortions.make_triplets(k, x, config=cfg))]
+  if devices > 1:
+    from jiqa.training import mesh as mesh_lib
+    mesh = mesh_lib.make_mesh()
+    for layout in layouts:
+      def call(k, x, layout=layout):
+        with jax.set_mesh(mesh):
+          return distortions.make_triplets(k, x, config=cfg, mesh=mesh, maps=layout)
+      out.append((f"mesh of {mesh.size} CPU devices, maps={layout!r}",
+                  lambda x: jax.device_put(x, mesh_lib.batch_sharding(mesh)), call))
+  else:
+    for layout in layouts:
+      if layout != "dense":
+        out.append((f"no mesh, maps={layout!r}", lambda x: x,
+                     lambda k, x, layout=layout: distortions.make_triplets(k, x, config=cfg,
+                                                                           maps=layout)))
+  return out
+
+
+def bench_triplets(peer, tmp, repeats, devices, layouts):
+  variants = _variants(devices, layouts)
+  print(f"\nComposed triplets, images/s, median (min-max) of {repeats} calls, interleaved call "
+        "by call: jiqa make_triplets (default config, masks, maps) in each form below vs ARNIQA "
+        "distort_images per image")
   for h, w, b in SIZES:
     path = os.path.join(tmp, f"photos_{h}x{w}.npy")
     np.save(path, _photos(h, w, b))
     peer.ask(cmd="load", path=path)
-    imgs = jnp.asarray(np.load(path))
+    placed = [place(jnp.asarray(np.load(path))) for _, place, _ in variants]
     keys = jax.random.split(jax.random.key(1), repeats + 1)
-    t0 = time.perf_counter()
-    jax.block_until_ready(distortions.make_triplets(keys[0], imgs, config=cfg))
-    first = time.perf_counter() - t0
-    if steps_layout:
-      jax.block_until_ready(distortions.make_triplets(keys[0], imgs, config=cfg, maps="steps"))
+    firsts = []
+    for (_, _, call), imgs in zip(variants, placed):
+      t0 = time.perf_counter()
+      jax.block_until_ready(call(keys[0], imgs))
+      firsts.append(time.perf_counter() - t0)
     peer.ask(cmd="compose", seed=0)                              # the peer's warm-up
-    ours, theirs, loads, steps = [], [], [], []
+    ours, theirs, loads = [[] for _ in variants], [], []
     for r in range(repeats):
       loads.append(_load())
-      t0 = time.perf_counter()
-      jax.block_until_ready(distortions.make_triplets(keys[r + 1], imgs, config=cfg))
-      ours.append(b / (time.perf_counter() - t0))
-      if steps_layout:
+      for i, ((_, _, call), imgs) in enumerate(zip(variants, placed)):
         t0 = time.perf_counter()
-        jax.block_until_ready(distortions.make_triplets(keys[r + 1], imgs, config=cfg,
-                                                        maps="steps"))
-        steps.append(b / (time.perf_counter() - t0))
+        jax.block_until_ready(call(keys[r + 1], imgs))
+        ours[i].append(b / (time.perf_counter() - t0))
       theirs.append(b / peer.ask(cmd="compose", seed=r + 1)["seconds"])
-    ratio = statistics.median(ours) / statistics.median(theirs)
     if max(loads) > os.cpu_count():
       print(f"  warning: load average above the {os.cpu_count()} cores: torch's {peer.threads} "
             "threads then wait for each other far longer than XLA's do, and the ratio is "
             "inflated; rerun on a quieter machine.")
-    print(f"  {h}x{w}, batch {b}: jiqa {_summary(ours)}   ARNIQA {_summary(theirs)}   "
-          f"ratio {ratio:.2f}x  (per-call ratios {min(o / t for o, t in zip(ours, theirs)):.2f}-"
-          f"{max(o / t for o, t in zip(ours, theirs)):.2f}; load avg {min(loads):.1f}-"
-          f"{max(loads):.1f}; jiqa first call {first:.1f} s incl. compile)", flush=True)
-    if steps_layout:
-      print(f"  {h}x{w}, batch {b}: jiqa maps='steps' (opt-in, not the default) {_summary(steps)}"
-            f"   ratio {statistics.median(steps) / statistics.median(theirs):.2f}x", flush=True)
+    print(f"  {h}x{w}, batch {b} (load avg {min(loads):.1f}-{max(loads):.1f}):  ARNIQA "
+          f"{_summary(theirs)}", flush=True)
+    for (label, _, _), rates, first in zip(variants, ours, firsts):
+      ratio = statistics.median(rates) / statistics.median(theirs)
+      print(f"    jiqa {label:38s} {_summary(rates)}   ratio {ratio:.2f}x  (per-call ratios "
+            f"{min(o / t for o, t in zip(rates, theirs)):.2f}-"
+            f"{max(o / t for o, t in zip(rates, theirs)):.2f}; first call {first:.1f} s incl. "
+            "compile)", flush=True)
 
 
 def bench_ops(peer, tmp, batch, repeats):
@@ -276,6 +316,20 @@ def bench_ops(peer, tmp, batch, repeats):
     print(line + f"{max(c[3] for c in cells):7.1f}")
 
 
+def _set_up_process(devices, hugepages):
+  """Sets the CPU device count before JAX starts; restarts with the glibc tunable if asked."""
+  if hugepages and "glibc.malloc.hugetlb" not in os.environ.get("GLIBC_TUNABLES", ""):
+    env = dict(os.environ)
+    env["GLIBC_TUNABLES"] = ":".join(
+        s for s in (env.get("GLIBC_TUNABLES", ""), "glibc.malloc.hugetlb=1") if s)
+    os.execve(sys.executable, sys.orig_argv, env)      # glibc reads it at start-up only
+  if devices < 1:
+    raise SystemExit(f"--devices: expected at least 1; got {devices}.")
+  flags = os.environ.get("XLA_FLAGS", "")
+  if devices > 1 and "xla_force_host_platform_device_count" not in flags:
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={devices}".strip()
+
+
 def main():
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--peer-repo", required=True, help="checkout of miccunifi/ARNIQA")
@@ -286,11 +340,20 @@ def main():
   p.add_argument("--threads", type=int, default=2, help="torch threads of the ARNIQA worker")
   p.add_argument("--sizes", default="256x256x64,512x384x32",
                  help="comma-separated HxWxBATCH (the batch is for the triplets)")
-  p.add_argument("--steps-layout", action="store_true",
-                 help="also time make_triplets(maps='steps'), the opt-in compact map layout")
+  p.add_argument("--devices", type=int, default=1,
+                 help="CPU devices of the jiqa process (set before JAX starts); above 1 the "
+                      "batch is split over them with the training loop's mesh")
+  p.add_argument("--layouts", default="dense,steps",
+                 help="comma-separated map layouts timed beside the plain call")
+  p.add_argument("--hugepages", action="store_true",
+                 help="both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (restarts itself)")
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
   args = p.parse_args()
+  _set_up_process(args.devices, args.hugepages)
+  layouts = tuple(s for s in args.layouts.split(",") if s)
+  if not set(layouts) <= set(distortions.MAP_LAYOUTS):
+    raise SystemExit(f"--layouts: expected names from {distortions.MAP_LAYOUTS}; got {layouts}.")
   global SIZES
   SIZES = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
   peer = Peer(args.peer_repo, args.peer_python, args.threads)
@@ -303,10 +366,13 @@ def main():
           f"{v['numpy']}, kornia {v['kornia']}, Pillow {v['Pillow']}, python {v['python']}")
     diff = _git(args.peer_repo, "diff", "--stat")
     print("ARNIQA checkout changes (git diff --stat): " + (diff.replace("\n", "; ") or "none"))
+    print(f"jiqa process: {jax.device_count()} CPU device(s), XLA_FLAGS="
+          f"{os.environ.get('XLA_FLAGS', '')!r}; both sides GLIBC_TUNABLES="
+          f"{os.environ.get('GLIBC_TUNABLES', '')!r}")
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
       if not args.skip_triplets:
-        bench_triplets(peer, tmp, args.repeats, args.steps_layout)
+        bench_triplets(peer, tmp, args.repeats, args.devices, layouts)
       if not args.skip_ops:
         bench_ops(peer, tmp, args.op_batch, args.op_repeats)
   finally:
