@@ -32,6 +32,15 @@ Example:
 ``maps="steps"`` returns the same maps in the compact layout of
 :mod:`jiqa.distortions.map_layout` (each step's mask, type and signed value;
 ``map_layout.dense_maps`` expands it), 4 / 25 of the dense size by default.
+
+Speed on a CPU (``benchmarks/engine_vs_arniqa.py`` measures each of these):
+the per-image executor runs one image at a time, so one CPU device per core
+(``--xla_force_host_platform_device_count``, set before JAX starts) with the
+batch split over a mesh (``mesh=``, e.g. ``jiqa.training.mesh.make_mesh()``)
+uses the cores; the dense maps are a fresh ``(B, H, W, 25)`` float32 buffer per
+call, whose first-touch page faults cost more than computing it (``maps="steps"``
+does not write it; ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` in the process's
+environment lets glibc back such buffers with huge pages).
 """
 
 from __future__ import annotations
