@@ -345,6 +345,8 @@ def main():
                       "batch is split over them with the training loop's mesh")
   p.add_argument("--layouts", default="dense,steps",
                  help="comma-separated map layouts timed beside the plain call")
+  p.add_argument("--steps-layout", action="store_true",
+                 help="kept for older commands: 'steps' is in --layouts by default")
   p.add_argument("--hugepages", action="store_true",
                  help="both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (restarts itself)")
   p.add_argument("--skip-ops", action="store_true")
@@ -352,6 +354,8 @@ def main():
   args = p.parse_args()
   _set_up_process(args.devices, args.hugepages)
   layouts = tuple(s for s in args.layouts.split(",") if s)
+  if args.steps_layout and "steps" not in layouts:
+    layouts += ("steps",)
   if not set(layouts) <= set(distortions.MAP_LAYOUTS):
     raise SystemExit(f"--layouts: expected names from {distortions.MAP_LAYOUTS}; got {layouts}.")
   global SIZES
