@@ -48,8 +48,11 @@ a load that changes during the run falls on both:
   VM, first-touch page faults on the fresh output buffers XLA allocates each
   call are what writing the dense maps mostly costs (a (64, 256, 256, 25)
   float32 fill: 166 ms fresh, 24 ms into a reused buffer, 26-34 ms with the
-  tunable, one core, here). The configuration (devices, mesh, layout, the
-  environment of both sides) is printed with the figures.
+  tunable, one core, here). It is opt-in: in runs with it (2026-12-06, loaded
+  machine) the plain call's times spread widely (e.g. 32-344 images/s at
+  256x256), likely the kernel compacting memory for huge pages on a fault. The
+  configuration (devices, mesh, layout, the environment of both sides) is
+  printed with the figures.
 * per op: ms per image of each of jiqa's 25 types (``jit(vmap(op))`` on a batch
   of ``--op-batch``, level 0.6, signed types -0.6: KADID's level 3) and, where
   ARNIQA has the type, of its function on each image at its level 3 (the third
