@@ -69,7 +69,11 @@ def model_card(report: dict, *, command: str, kadid: dict | None = None) -> str:
             f"- models: map predictor {cfg['model']['map']}, scorer {cfg['model']['scorer']}",
             f"- steps: {cfg['train']['steps']}, crops {cfg['data']['crop_size']} px, "
             f"batch {cfg['data']['batch_size']} triplets + {cfg['data']['tier_batch_size']} "
-            f"tiers of {cfg['data']['tier_size']}",
+            f"tiers of {cfg['data']['tier_size']}"
+            + (f" + {cfg['data']['scaled_tier_batch_size']} scaled tiers of "
+               f"{cfg['data']['tier_size'] + bool(cfg['data'].get('scaled_pristine'))} "
+               f"(weight {cfg['train'].get('scaled_weight', 1.0)})"
+               if cfg['data'].get('scaled_tier_batch_size') else ""),
             f"- wall time: {_fmt(report.get('total_seconds'))} s in all "
             f"({_fmt(train.get('seconds_this_call'))} s training in the last call, "
             f"{_fmt(report.get('evaluation_seconds'))} s evaluation), on "
