@@ -56,6 +56,16 @@ def strength_word(s: float) -> str:
   return "weak" if s < 0.3 else ("medium" if s < 0.6 else "strong")
 
 
+def _share(area: float) -> str:
+  """An area share in words: ``"24%"``, or ``"under 1%"`` where rounding would say 0%.
+
+  Example:
+    >>> _share(0.237), _share(0.003)
+    ('24%', 'under 1%')
+  """
+  return f"{area:.0%}" if area >= 0.005 else "under 1%"
+
+
 def where_words(region: np.ndarray) -> str:
   """Where a boolean ``(H, W)`` region lies, in words (see the module docstring).
 
@@ -83,10 +93,10 @@ def where_words(region: np.ndarray) -> str:
   if inside >= 0.8 and halves[best].mean() >= 0.5:
     return best
   if abs(cy - 0.5) < 0.17 and abs(cx - 0.5) < 0.17:
-    return f"centre ({area:.0%} of the image)"
+    return f"centre ({_share(area)} of the image)"
   vert = "top" if cy < 0.5 else "bottom"
   horiz = "left" if cx < 0.5 else "right"
-  return f"{vert} {horiz} ({area:.0%} of the image)"
+  return f"{vert} {horiz} ({_share(area)} of the image)"
 
 
 def summarize(maps: np.ndarray, presence_probs: np.ndarray, *, names: Sequence[str],

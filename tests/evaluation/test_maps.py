@@ -120,3 +120,12 @@ def test_summary_words():
   assert map_summary.summarize(-m, np.array([0.1, 0.1, 0.8]), **kw)[0]["direction"] == "brighter"
   with pytest.raises(ValueError, match="presence_probs"):
     map_summary.summarize(m, np.ones(2), **kw)
+
+
+def test_where_words_never_say_zero_percent():
+  """A tiny region (1 pixel of 400) is "under 1%", not "0%" (seen in `jiqa compare`)."""
+  r = np.zeros((20, 20), bool)
+  r[18, 1] = True
+  assert map_summary.where_words(r) == "bottom left (under 1% of the image)"
+  r[15:20, 0:5] = True                    # 25 of 400 pixels
+  assert map_summary.where_words(r) == "bottom left (6% of the image)"
