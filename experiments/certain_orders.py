@@ -48,7 +48,6 @@ VARIANTS = {
     "mixed+scaledP_w2_1400": (1400, SCALED, dict(scaled_weight=2.0)),
     "mixed+scaledP_w4_1400": (1400, SCALED, dict(scaled_weight=4.0)),
 }
-METRICS = ("psnr", "ssim", "ms_ssim", "gmsd")
 
 
 def _eval_sets(out: str) -> dict:
@@ -62,6 +61,15 @@ def _eval_sets(out: str) -> dict:
           for i, s in enumerate(("seen_types", "heldout_types"))}
 
 
+def _chunked(predict, chunk: int = 32):
+  """``predict(reference, images)`` applied ``chunk`` images at a time (bounded memory)."""
+  import numpy as np
+
+  return lambda r, x: np.concatenate([np.asarray(predict(r[i:i + chunk], x[i:i + chunk]),
+                                                 np.float64)
+                                      for i in range(0, r.shape[0], chunk)])
+
+
 def _save(out: str, name: str, figs: dict, **extra) -> None:
   with open(os.path.join(out, f"fig_{name}.json"), "w") as f:
     json.dump(dict(name=name, figures=figs, **extra), f)
@@ -71,11 +79,9 @@ def _save(out: str, name: str, figs: dict, **extra) -> None:
 
 def train_variant(out: str, name: str) -> None:
   """Trains ``VARIANTS[name]`` in ``out/w_<name>`` and writes ``out/fig_<name>.json``."""
-  import jax
-  import numpy as np
-
   from experiments import scorer_variants as sv
   from jiqa import configs
+  from jiqa.evaluation.kadid_yardstick import scorer_predictor
   from jiqa.training import loop
   from jiqa.training import state as state_lib
 
@@ -84,33 +90,25 @@ def train_variant(out: str, name: str) -> None:
   c.train.update(steps=steps, eval_every=0, checkpoint_every=100_000, **train)
   c.data.update(data)
   res = loop.train_and_evaluate(c, os.path.join(out, f"w_{name}"), progress=True)
-  f = jax.jit(state_lib.merge(res.graphdef, res.state).scorer)
-  pred = lambda r, x: np.asarray(sv._chunks(f, r, x), np.float64)  # noqa: E731
+  pred = _chunked(scorer_predictor(state_lib.merge(res.graphdef, res.state).scorer))
   figs = {s: sv.heldout_figures(pred, d) for s, d in _eval_sets(out).items()}
   _save(out, name, figs, steps=steps, train_seconds=res.seconds)
 
 
 def baselines(out: str) -> None:
   """The four metrics and the shipped scorer on the same tiers."""
-  import jax
-  import jax.numpy as jnp
   import numpy as np
 
   import jiqa
   from experiments import scorer_variants as sv
-  from jiqa import metrics
+  from jiqa.evaluation import kadid_cells
 
-  preds = {}
-  for n in METRICS:
-    f, sign = jax.jit(getattr(metrics, n)), (-1.0 if n == "gmsd" else 1.0)
-    preds[n] = (lambda f, sign: lambda r, x: sign * np.minimum(np.nan_to_num(
-        np.asarray(sv._chunks(f, r, x), np.float64), posinf=100.0), 100.0))(f, sign)
   shipped = jiqa.load()
-  preds["shipped"] = lambda r, x: np.asarray(sv._chunks(
-      lambda rr, xx: jnp.asarray(shipped.score(xx, rr)), r, x), np.float64)
+  preds = dict(kadid_cells.builtin_predictors(),
+               shipped=lambda r, x: np.asarray(shipped.score(x, r), np.float64))
   sets = _eval_sets(out)
   for n, p in preds.items():
-    _save(out, n, {s: sv.heldout_figures(p, d) for s, d in sets.items()})
+    _save(out, n, {s: sv.heldout_figures(_chunked(p), d) for s, d in sets.items()})
 
 
 def table(out: str) -> str | None:

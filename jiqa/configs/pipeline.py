@@ -115,9 +115,9 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       # Presence + signed strength heads on a U-Net that reads the pixels and 44 signed
       # relational statistics (jiqa.models.pair_stats.relational_maps); no GroupNorm, which
       # hides how strong a difference is. Trained with the sparse loss (jiqa.losses.maps).
-      # (type_head, the default: inputs="residual", 20 more statistics from
-      # jiqa.models.map_inputs, and image_head="signature" on hand statistics pooled where
-      # the pair differs.)
+      # (type_head, the default: inputs="context", 30 more statistics from
+      # jiqa.models.map_inputs, image_head="signature" on hand statistics pooled where the
+      # pair differs, and the strength options set there.)
       map=dict(backbone="unet", width=16, depth=2, norm="none", inputs="relational"),
       # The scorer reads SSIM-style relational statistics (jiqa.models.pair_stats) and is
       # anchored on the reference (see jiqa/models/scorer.py for the measured comparison).
@@ -126,9 +126,9 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
   c.optim = ml_collections.ConfigDict(dict(
       learning_rate=2e-3, warmup_steps=50, weight_decay=1e-4, clip_norm=1.0))
   c.train = ml_collections.ConfigDict(dict(
-      # 1400 steps: 700 took 242 s on the quiet 2-core machine (2.9 steps/s with compiling,
-      # 2026-12-05), evaluation with the KADID yardstick about 4-5 min, so most of the main
-      # job's ~12 minutes are learning.
+      # 1400 steps: the CPU default main job took 898 s on the quiet 2-core machine
+      # (2026-12-06: training 685 s, evaluation 172 s, KADID yardstick 33 s), at its
+      # 15-minute budget: do not add steps or evaluation without measuring it again.
       # map_type_weight: softmax cross-entropy of the image-level type logits (jiqa.losses.maps).
       steps=1400, map_weight=1.0, rank_weight=1.0, map_loss_kind="sparse", map_type_weight=0.0,
       ranking_kind="pairwise", ranking_scope="batch", log_every=10, eval_every=0,
