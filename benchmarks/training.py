@@ -47,7 +47,15 @@ def main():
   p.add_argument("--crop", type=int, default=None, help="override data.crop_size")
   p.add_argument("--batch", type=int, default=None, help="override both batch sizes")
   a = p.parse_args()
-  c = pipeline.load_config_file(a.config)
+  if a.steps < 1:
+    p.error(f"--steps: expected >= 1; got {a.steps}.")
+  for name in ("crop", "batch"):
+    if getattr(a, name) is not None and getattr(a, name) < 1:
+      p.error(f"--{name}: expected >= 1; got {getattr(a, name)}.")
+  try:
+    c = pipeline.load_config_file(a.config)
+  except ValueError as e:
+    p.error(f"--config: {e}")
   if a.crop:
     c.data.crop_size = a.crop
   if a.batch:
