@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> dict:
 
   from jiqa import distortions
   from jiqa.distortions import compose
+  from jiqa.evaluation import map_pairs
   from jiqa.evaluation import maps as maps_lib
   from jiqa.training import data as data_lib
   from jiqa.training import loop
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
                             holdout=tuple(config.data.holdout_images),
                             folder=config.data.get("folder") or None,
                             names=tuple(config.data.names) or None)
-  pairs = maps_lib.make_single_pairs(
+  pairs = map_pairs.make_single_pairs(
       jax.random.key(1234), np.asarray(pool.train), crop_size=96,
       engine=compose.run_engine_config(config, heldout=False), pairs_per_image=a.pairs_per_image)
   print(f"{pairs['reference'].shape[0]} validation pairs from {len(pool.train_names)} training "
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
   out = {}
   for k in windows:
     model.strength_smooth = k
-    pred = maps_lib.predict_maps(model, pairs["reference"], pairs["distorted"])
+    pred = map_pairs.predict_maps(model, pairs["reference"], pairs["distorted"])
     args = (pred["maps"], pairs["maps"], pairs["reference"], pairs["distorted"])
     out[k] = {"strength": maps_lib.strength_spearman(*args),
               "localisation": maps_lib.localisation_auc(*args),

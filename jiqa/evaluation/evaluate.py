@@ -254,9 +254,9 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
     report[name]["_data"] = data
     if models.map_predictor is not None:  # map figures beside baselines (evaluation.maps)
       from jiqa import distortions
-      from jiqa.evaluation import maps as maps_lib
+      from jiqa.evaluation import map_pairs
       report[name]["maps"], report[name]["_pairs"], report[name]["_pair_preds"] = (
-          maps_lib.evaluate_maps(
+          map_pairs.evaluate_maps(
               models.map_predictor, jax.random.fold_in(key, 10 + i), images, engine=engine,
               crop_size=int(e.get("map_crop_size", e.crop_size)),
               pairs_per_image=int(e.get("map_pairs_per_image", 8)),

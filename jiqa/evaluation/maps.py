@@ -1,7 +1,11 @@
 """Figures of the distortion-map predictor on held-out images, each beside a trivial baseline.
 
+The metrics only, on host arrays; the pairs they are measured on and the
+predictor's maps on them come from :mod:`jiqa.evaluation.map_pairs`.
+
 On **single-distortion pairs under partial masks** (one type per pair, mask
-kinds other than ``"full"``, no pristine pairs; :func:`single_engine`):
+kinds other than ``"full"``, no pristine pairs;
+:func:`jiqa.evaluation.map_pairs.single_engine`):
 
 * :func:`type_identification`: is the true type the top-1 / among the top-3
   of the image-level presence logits over all ``T`` types (chance ``1/T`` and
@@ -44,7 +48,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -286,24 +289,6 @@ def presence_average_precision(presence_logits: np.ndarray, true_maps: np.ndarra
           "per_type": per}
 
 
-def single_engine(engine):
-  """The split's engine config with one distortion per pair, partial masks, no pristine pairs.
-
-  Example:
-    >>> from jiqa import distortions
-    >>> single_engine(distortions.EngineConfig()).max_distortions
-    1
-  """
-  kinds = tuple(k for k in engine.mask_kinds if k != "full") or ("smooth", "blobs", "rectangle",
-                                                                 "gradient")
-  probs = tuple(p for k, p in zip(engine.mask_kinds, engine.mask_probs) if k != "full")
-  if len(probs) != len(kinds) or sum(probs) <= 0:
-    probs = (1.0,) * len(kinds)
-  total = float(sum(probs))
-  return dataclasses.replace(engine, min_distortions=1, max_distortions=1, pristine_prob=0.0,
-                             mask_kinds=kinds, mask_probs=tuple(p / total for p in probs))
-
-
 def map_report(single: dict, single_preds: dict, multi: dict, multi_preds: dict, *,
                names: Sequence[str], types: Sequence[str], signed: Sequence[bool]) -> dict:
   """Every figure of the module on one split (data dicts hold ``reference, distorted, maps``;
@@ -329,90 +314,3 @@ def map_report(single: dict, single_preds: dict, multi: dict, multi_preds: dict,
                                                 names=names, types=types),
   }
 
-
-def make_single_pairs(key, images: np.ndarray, *, engine, crop_size: int,
-                      pairs_per_image: int) -> dict[str, np.ndarray]:
-  """Single-distortion pairs (:func:`single_engine`) from random crops of each image (host arrays).
-
-  Example:
-    >>> d = make_single_pairs(jax.random.key(0), imgs, engine=eng, crop_size=64,
-    ...                       pairs_per_image=4)  # doctest: +SKIP
-  """
-  import jax
-
-  from jiqa import distortions
-  from jiqa.training import data as data_lib
-
-  images = np.asarray(images)
-  if images.ndim != 4 or images.shape[0] < 1:
-    raise ValueError(f"images must be a non-empty (N, S, S, 3) array; got {images.shape}.")
-  single = single_engine(engine)
-
-  @jax.jit
-  def one_image(k, image):
-    keys = data_lib.example_keys(k, pairs_per_image)
-    crops = jax.vmap(lambda kk: data_lib.random_crop(
-        jax.random.fold_in(kk, 5), image[None], crop_size=crop_size, flip=False))(keys)
-    return distortions.make_triplets(jax.random.fold_in(k, 6), crops, config=single)
-
-  parts = [jax.device_get(one_image(jax.random.fold_in(key, i), images[i]))
-           for i in range(images.shape[0])]
-  return {name: np.concatenate([p[j] for p in parts])
-          for j, name in enumerate(("reference", "distorted", "maps"))}
-
-
-def _forward(graphdef, state, reference, distorted):
-  from flax import nnx
-
-  out = nnx.merge(graphdef, state)(reference, distorted)
-  strength = out.maps if out.strength is None else out.strength
-  return out.maps, out.presence_logits, out.pixel_presence_logits, strength
-
-
-def predict_maps(map_predictor, reference: np.ndarray, distorted: np.ndarray, *,
-                 chunk: int = 16) -> dict[str, np.ndarray]:
-  """``maps``, ``presence_logits``, ``pixel_presence_logits``, ``strength`` of ``distorted``
-  relative to ``reference`` (``strength`` is ``maps`` for a model without that output).
-
-  The weights are arguments of one module-level jitted function (one compile
-  per chunk shape, whatever the weights).
-
-  Example:
-    >>> p = predict_maps(model, refs, dists)  # doctest: +SKIP
-  """
-  import jax
-  from flax import nnx
-
-  global _jitted_forward
-  if _jitted_forward is None:
-    _jitted_forward = jax.jit(_forward, static_argnums=0)
-  graphdef, state = nnx.split(map_predictor)
-  parts = [jax.device_get(_jitted_forward(graphdef, state, reference[i:i + chunk],
-                                          distorted[i:i + chunk]))
-           for i in range(0, reference.shape[0], chunk)]
-  return {name: np.concatenate([p[j] for p in parts])
-          for j, name in enumerate(("maps", "presence_logits", "pixel_presence_logits",
-                                    "strength"))}
-
-
-_jitted_forward = None
-
-
-def evaluate_maps(map_predictor, key, images: np.ndarray, *, engine, crop_size: int,
-                  pairs_per_image: int, multi: dict, multi_preds: dict, names: Sequence[str],
-                  signed: Sequence[bool]) -> tuple[dict, dict, dict]:
-  """Single pairs made and predicted, then :func:`map_report` of the split.
-
-  Returns:
-    ``(figures, single_pairs, single_preds)``.
-
-  Example:
-    >>> figs, pairs, preds = evaluate_maps(model, key, imgs, engine=eng, crop_size=176,
-    ...     pairs_per_image=8, multi=data, multi_preds=preds, names=n, signed=s)  # doctest: +SKIP
-  """
-  pairs = make_single_pairs(key, images, engine=engine, crop_size=crop_size,
-                            pairs_per_image=pairs_per_image)
-  preds = predict_maps(map_predictor, pairs["reference"], pairs["distorted"])
-  figs = map_report(pairs, preds, multi, multi_preds, names=names, types=engine.types,
-                    signed=signed)
-  return figs, pairs, preds

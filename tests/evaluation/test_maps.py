@@ -94,17 +94,13 @@ def test_sign_and_strength():
   assert sp["types"] == len(want)
 
 
-def test_errors_and_single_engine():
-  from jiqa import distortions
+def test_errors():
   with pytest.raises(ValueError, match="exactly one present type"):
     maps.true_types(np.zeros((1, 2, 2, 3)))
   with pytest.raises(ValueError, match="both positives and negatives"):
     maps.roc_auc(np.ones(3), np.ones(3))
   with pytest.raises(ValueError, match="pred_maps and true_maps"):
     maps.sign_accuracy(np.zeros((1, 2, 2, 3)), np.zeros((1, 2, 2, 2)), [True] * 2)
-  e = maps.single_engine(distortions.EngineConfig())
-  assert (e.min_distortions, e.max_distortions, e.pristine_prob) == (1, 1, 0.0)
-  assert "full" not in e.mask_kinds and abs(sum(e.mask_probs) - 1) < 1e-9
 
 
 def test_summary_words():
