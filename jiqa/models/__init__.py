@@ -22,11 +22,11 @@ Example:
 """
 
 from jiqa.models.backbones import BACKBONES, SmallViT, UNet, make_backbone, total_stride
+from jiqa.models.feature_scorers import EncoderScorer, MapFeatureScorer
 from jiqa.models.map_predictor import MapOutput, MapPredictor
 from jiqa.models.scorer import (AntisymmetricStatsScorer, ConstantOnIdenticalPairs,
-                                DeviationScorer, EncoderScorer, MapFeatureScorer,
-                                ReferenceAnchoredScorer,
-                                RelationalScorer, make_scorer, tier_scores)
+                                DeviationScorer, ReferenceAnchoredScorer, RelationalScorer,
+                                make_scorer, tier_scores)
 
 __all__ = [
     "AntisymmetricStatsScorer", "BACKBONES", "ConstantOnIdenticalPairs", "DeviationScorer",

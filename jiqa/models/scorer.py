@@ -1,4 +1,4 @@
-"""Relational quality scorers ``s(x | r)``: one interface, four models.
+"""Relational quality scorers ``s(x | r)``: the interface, three of the models, make_scorer.
 
 ``s(x | r)`` is the quality of image ``x`` relative to an image ``r`` of the same
 content (a reference, or a companion); higher is better. Every scorer is called
@@ -26,15 +26,12 @@ The five models (:func:`make_scorer` builds one from ``config.model.scorer``):
   is computed once from a flat pair instead of once per reference.
 * :class:`AntisymmetricStatsScorer` (``backbone="stats", antisymmetric=True``):
   ``s(x | r) = q(x, r) - q(r, x)``, ``q(a, b) = u(P(a -> b))``; anti-symmetric.
-* :class:`EncoderScorer` (``backbone="unet"`` or ``"vit"``): its own encoder
-  (a backbone of :mod:`jiqa.models.backbones` without decoder, on both
-  orderings of the pair in one pass) gives symmetric features ``S`` and
-  anti-symmetric ``A``; ``s = u(S, A) - u(S, -A)``; anti-symmetric.
-* :class:`MapFeatureScorer` (``map_predictor=...``): the same form on a
-  :class:`~jiqa.models.MapPredictor`'s outputs (``A`` gains the per-type mean
-  of the signed maps, ``S`` the mean absolute map and the presence logits);
-  anti-symmetric.
-
+* :class:`~jiqa.models.feature_scorers.EncoderScorer` (``backbone="unet"`` or
+  ``"vit"``) and :class:`~jiqa.models.feature_scorers.MapFeatureScorer`
+  (``map_predictor=...``), in :mod:`jiqa.models.feature_scorers`: symmetric
+  features ``S`` and anti-symmetric ``A`` of the pair, from their own encoder
+  or from a :class:`~jiqa.models.MapPredictor`'s outputs;
+  ``s = u(S, A) - u(S, -A)``; anti-symmetric.
 * :class:`DeviationScorer` (``backbone="deviation", antisymmetric=False``):
   ``s(x | r) = -c * sum_k w_k d_k(r, x)`` on the perceptual deviations of
   :mod:`jiqa.models.deviations` with positive weights summing to 1: pristine
@@ -303,99 +300,6 @@ class DeviationScorer(RelationalScorer):
     return 0.0 - jnp.exp(self.log_scale[...]) * (d @ self.weights())  # +0.0 on r == x
 
 
-class _SymmetricAntisymmetricScorer(RelationalScorer):
-  """``s = u(S, A) - u(S, -A)`` from symmetric ``S`` and anti-symmetric ``A`` pair features."""
-
-  def _pair_features(self, r: jax.Array, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    raise NotImplementedError
-
-  def relative(self, reference, images):
-    r, x = self._check(reference, images)
-    n = x.shape[0]
-    s, a = self._pair_features(r, x)
-    u = self._u(jnp.concatenate([jnp.concatenate([s, a], -1), jnp.concatenate([s, -a], -1)], 0))
-    return u[:n] - u[n:]
-
-
-class EncoderScorer(_SymmetricAntisymmetricScorer):
-  """Anti-symmetric scorer on its own encoder's features (see the module docstring).
-
-  Args:
-    rngs: ``nnx.Rngs``.
-    backbone: ``"unet"`` (encoder half) or ``"vit"``.
-    width, depth, patch_size, num_heads, norm: backbone sizes
-      (:func:`jiqa.models.backbones.make_backbone`).
-    hidden: width of the score MLP ``u``.
-
-  Example:
-    >>> s = EncoderScorer(width=4, depth=1, hidden=8, rngs=nnx.Rngs(0))
-    >>> abs(float(s(jnp.zeros((1, 8, 8, 3)), jnp.zeros((1, 8, 8, 3)))[0])) < 1e-6
-    True
-  """
-
-  def __init__(self, *, rngs: nnx.Rngs, backbone: str = "unet", width: int = 16,
-               depth: int = 3, patch_size: int = 8, num_heads: int = 4, hidden: int = 64,
-               norm: str = "group"):
-    self.encoder = backbones.make_backbone(
-        backbone, 9, width=width, depth=depth, patch_size=patch_size,
-        num_heads=num_heads, decoder=False, norm=norm, rngs=rngs)
-    self.stride = self.encoder.stride
-    c = self.encoder.coarse_channels
-    self._head(3 * c, hidden, rngs)
-
-  def _pair_features(self, r, x):
-    _, _, c_rx, c_xr = backbones.both_orderings(self.encoder, r, x)
-    sym, anti = c_rx + c_xr, c_rx - c_xr
-    s = jnp.concatenate([sym.mean(axis=(1, 2)), jnp.abs(anti).mean(axis=(1, 2))], axis=-1)
-    return s, anti.mean(axis=(1, 2))
-
-
-class MapFeatureScorer(_SymmetricAntisymmetricScorer):
-  """Anti-symmetric scorer on a :class:`~jiqa.models.MapPredictor`'s features and maps.
-
-  Args:
-    map_predictor: the map predictor to read (only its ``__call__``). It
-      becomes a submodule: pass the instance you train with the map loss to
-      share its weights.
-    rngs: ``nnx.Rngs``.
-    hidden: width of the score MLP ``u``.
-    stop_map_gradient: do not back-propagate into ``map_predictor`` (use it
-      as a frozen feature extractor).
-
-  Example:
-    >>> from jiqa.models import MapPredictor
-    >>> f = MapPredictor(3, width=4, depth=1, rngs=nnx.Rngs(0))
-    >>> s = MapFeatureScorer(f, hidden=8, rngs=nnx.Rngs(1))
-    >>> x = jnp.zeros((2, 8, 8, 3))
-    >>> s.preference(x, x).tolist()
-    [0.5, 0.5]
-  """
-
-  def __init__(self, map_predictor: nnx.Module, *, rngs: nnx.Rngs, hidden: int = 64,
-               stop_map_gradient: bool = False):
-    self.map_predictor = map_predictor
-    self.stop_map_gradient = stop_map_gradient
-    self.stride = int(getattr(map_predictor, "stride", 1))
-    # Feature sizes from the predictor's output shapes (no reliance on its attributes).
-    side = 2 * self.stride
-    graphdef, state = nnx.split(map_predictor)
-    out = jax.eval_shape(lambda st: nnx.merge(graphdef, st)(*(jnp.zeros((1, side, side, 3)),) * 2),
-                         state)
-    c, t = out.features.shape[-1] // 2, out.maps.shape[-1]
-    self._head(3 * c + 3 * t, hidden, rngs)
-
-  def _pair_features(self, r, x):
-    out = self.map_predictor(r, x)
-    if self.stop_map_gradient:
-      out = jax.tree.map(jax.lax.stop_gradient, out)
-    c = out.features.shape[-1] // 2
-    sym, anti = out.features[..., :c], out.features[..., c:]
-    s = jnp.concatenate([sym.mean(axis=(1, 2)), jnp.abs(anti).mean(axis=(1, 2)),
-                         jnp.abs(out.maps).mean(axis=(1, 2)), out.presence_logits], axis=-1)
-    a = jnp.concatenate([anti.mean(axis=(1, 2)), out.maps.mean(axis=(1, 2))], axis=-1)
-    return s, a
-
-
 def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool = True,
                 map_predictor: nnx.Module | None = None, stop_map_gradient: bool = False,
                 width: int = 16, depth: int = 3, patch_size: int = 8, num_heads: int = 4,
@@ -403,10 +307,10 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
                 feature_set: str = "base") -> RelationalScorer:
   """The scorer that ``config.model.scorer``'s keys name.
 
-  ``map_predictor`` given: :class:`MapFeatureScorer`; ``backbone="stats"``:
-  :class:`ReferenceAnchoredScorer` (``antisymmetric=False``) or
-  :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``: :class:`EncoderScorer`;
-  ``"deviation"`` (with ``antisymmetric=False``; ``depth`` is its number of
+  ``map_predictor`` given: :class:`~jiqa.models.feature_scorers.MapFeatureScorer`;
+  ``backbone="stats"``: :class:`ReferenceAnchoredScorer` (``antisymmetric=False``)
+  or :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``:
+  :class:`~jiqa.models.feature_scorers.EncoderScorer`; ``"deviation"`` (with ``antisymmetric=False``; ``depth`` is its number of
   scales, ``feature_set`` its deviations): :class:`DeviationScorer`.
 
   Raises:
@@ -424,6 +328,9 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
   if not antisymmetric and (backbone != "stats" or map_predictor is not None):
     raise ValueError("antisymmetric=False is implemented for backbone='stats' without a "
                      f"map_predictor; got backbone={backbone!r}.")
+  # Imported here, not at the top: feature_scorers subclasses this module's RelationalScorer.
+  from jiqa.models.feature_scorers import EncoderScorer, MapFeatureScorer
+
   if map_predictor is not None:
     return MapFeatureScorer(map_predictor, hidden=hidden, stop_map_gradient=stop_map_gradient,
                             rngs=rngs)
