@@ -3,7 +3,7 @@
   python benchmarks/engine_vs_arniqa.py --peer-repo PEER --peer-python PY
       [--repeats 7] [--op-batch 8] [--op-repeats 3] [--threads 2]
       [--sizes 256x256x64,512x384x32] [--devices N] [--layouts dense,steps]
-      [--hugepages] [--skip-ops] [--skip-triplets]
+      [--hugepages] [--skip-plain] [--skip-ops] [--skip-triplets]
 
 ``PEER`` is a checkout of ARNIQA (github.com/miccunifi/ARNIQA) and ``PY`` an
 interpreter with what its ``utils/distortions.py`` imports: torch and
@@ -39,6 +39,12 @@ a load that changes during the run falls on both:
   - with ``--devices 1``, each layout of ``--layouts`` other than ``dense``
     (``"steps"``: the compact map layout, each step's mask, type and value,
     the same maps without writing ``(B, H, W, 25)``; ``dense_maps`` expands it).
+
+  ``--skip-plain`` leaves the plain call out of the rounds: its fresh dense
+  ``(B, H, W, 25)`` buffers (420 MB at 256x256, batch 64) change the memory
+  state the next call finds, and the mesh form timed right after it ran
+  10-25% slower than alone (2026-12-06: 362-412 against 424-443 images/s at
+  256x256, 105-130 against 132-140 at 512x384).
 
   Images/s are the batch over the wall time of one call; the median and the
   min-max over ``--repeats`` calls are printed, and the ratio of the medians.
@@ -208,11 +214,11 @@ def _summary(rates):
   return f"{statistics.median(rates):8.1f} /s (min {min(rates):.1f}, max {max(rates):.1f})"
 
 
-def _variants(devices, layouts):
+def _variants(devices, layouts, plain=True):
   """``[(label, images -> images placed for it, call(key, images))]`` timed for jiqa."""
   cfg = distortions.EngineConfig()
   out = [("plain (no mesh, dense maps)", lambda x: x,
-          lambda k, x: distortions.make_triplets(k, x, config=cfg))]
+          lambda k, x: distortions.make_triplets(k, x, config=cfg))] if plain else []
   if devices > 1:
     from jiqa.training import mesh as mesh_lib
     mesh = mesh_lib.make_mesh()
@@ -231,8 +237,8 @@ def _variants(devices, layouts):
   return out
 
 
-def bench_triplets(peer, tmp, repeats, devices, layouts):
-  variants = _variants(devices, layouts)
+def bench_triplets(peer, tmp, repeats, devices, layouts, plain=True):
+  variants = _variants(devices, layouts, plain)
   print(f"\nComposed triplets, images/s, median (min-max) of {repeats} calls, interleaved call "
         "by call: jiqa make_triplets (default config, masks, maps) in each form below vs ARNIQA "
         "distort_images per image")
@@ -352,6 +358,9 @@ def main():
                  help="kept for older commands: 'steps' is in --layouts by default")
   p.add_argument("--hugepages", action="store_true",
                  help="both sides with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (restarts itself)")
+  p.add_argument("--skip-plain", action="store_true",
+                 help="time only the --layouts forms, not the plain call: its fresh dense "
+                      "(B, H, W, 25) buffers change the memory state the next call finds")
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
   args = p.parse_args()
@@ -361,6 +370,9 @@ def main():
     layouts += ("steps",)
   if not set(layouts) <= set(distortions.MAP_LAYOUTS):
     raise SystemExit(f"--layouts: expected names from {distortions.MAP_LAYOUTS}; got {layouts}.")
+  if args.skip_plain and args.devices == 1 and not set(layouts) - {"dense"}:
+    raise SystemExit("--skip-plain: with --devices 1 only layouts other than 'dense' are timed "
+                     "besides the plain call; nothing would be left to time.")
   global SIZES
   SIZES = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
   peer = Peer(args.peer_repo, args.peer_python, args.threads)
@@ -379,7 +391,7 @@ def main():
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
       if not args.skip_triplets:
-        bench_triplets(peer, tmp, args.repeats, args.devices, layouts)
+        bench_triplets(peer, tmp, args.repeats, args.devices, layouts, not args.skip_plain)
       if not args.skip_ops:
         bench_ops(peer, tmp, args.op_batch, args.op_repeats)
   finally:
