@@ -35,6 +35,8 @@ import json
 import os
 import sys
 
+from experiments import run_args
+
 import numpy as np
 
 SPLITS = ("seen_types", "heldout_types")
@@ -199,10 +201,7 @@ def main(argv: list[str] | None = None) -> dict:
   a = p.parse_args(argv)
   if a.resamples < 10:
     p.error(f"--resamples: expected >= 10; got {a.resamples}.")
-  if not os.path.isdir(os.path.join(a.workdir, "checkpoints")):
-    p.error(f"--workdir: {a.workdir} holds no checkpoints/ (a `jiqa run --out` folder).")
-  if a.json and not os.path.isdir(os.path.dirname(os.path.abspath(a.json))):
-    p.error(f"--json: the folder of {a.json} does not exist.")
+  run_args.check_run_args(p, a)
 
   import jax
 
@@ -211,12 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
   from jiqa.evaluation import map_pairs
   from jiqa.evaluation import maps as maps_lib
   from jiqa.training import loop
-  from jiqa.training import state as state_lib
 
-  config, graphdef, state, _ = loop.restore(a.workdir)
-  model = state_lib.merge(graphdef, state).map_predictor
-  if model is None:
-    p.error(f"--workdir: the run in {a.workdir} has no map predictor (task {config.task!r}).")
+  config, model = run_args.restore_map_predictor(p, a.workdir)
   e, i = config.eval, SPLITS.index(a.split)
   if i == 1 and not tuple(e.holdout_types):
     p.error("--split heldout_types: the run holds out no types.")

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
+
+from experiments import run_args
 
 
 def parse_windows(text: str) -> list[int]:
@@ -53,10 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
   windows = parse_windows(a.windows)
   if a.pairs_per_image < 1:
     p.error(f"--pairs-per-image: expected >= 1; got {a.pairs_per_image}.")
-  if not os.path.isdir(os.path.join(a.workdir, "checkpoints")):
-    p.error(f"--workdir: {a.workdir} holds no checkpoints/ (a `jiqa run --out` folder).")
-  if a.json and not os.path.isdir(os.path.dirname(os.path.abspath(a.json))):
-    p.error(f"--json: the folder of {a.json} does not exist.")
+  run_args.check_run_args(p, a)
 
   import jax
   import numpy as np
@@ -66,13 +64,8 @@ def main(argv: list[str] | None = None) -> dict:
   from jiqa.evaluation import map_pairs
   from jiqa.evaluation import maps as maps_lib
   from jiqa.training import data as data_lib
-  from jiqa.training import loop
-  from jiqa.training import state as state_lib
 
-  config, graphdef, state, _ = loop.restore(a.workdir)
-  model = state_lib.merge(graphdef, state).map_predictor
-  if model is None:
-    p.error(f"--workdir: the run in {a.workdir} has no map predictor (task {config.task!r}).")
+  config, model = run_args.restore_map_predictor(p, a.workdir)
   pool = data_lib.load_pool(pool_size=int(config.data.pool_size),
                             holdout=tuple(config.data.holdout_images),
                             folder=config.data.get("folder") or None,
