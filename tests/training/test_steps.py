@@ -183,3 +183,24 @@ def test_scaled_tiers_add_a_within_tier_pairwise_term():
   c.data.scaled_tier_batch_size = 4
   assert steps.batch_sizes(c)["scaled_tier_batch_size"] == 4
   assert steps.StepOptions.from_config(c).scaled_weight == 1.0
+
+
+def test_map_strength_weight_scales_the_strength_term_of_the_sparse_loss():
+  """``train.map_strength_weight`` reaches jiqa.losses.map_loss: raising it by 4 adds 4 times
+  the strength term (computed separately by map_loss_terms) to the map loss."""
+  c = _tiny("pipeline")
+  c.train.map_loss_kind = "sparse"
+  graphdef, state = state_lib.create(c, num_types=_hand_made_batch("map", np.random.default_rng(0))
+                                     ["maps"].shape[-1], total_steps=10)
+  models = state_lib.merge(graphdef, state)
+  batch = _hand_made_batch("map", np.random.default_rng(1))
+  loss = {}
+  for w in (2.0, 6.0):
+    c.train.map_strength_weight = w
+    options = steps.StepOptions.from_config(c)
+    assert options.map_strength_weight == w
+    loss[w], _ = steps.map_terms(models, batch, options=options)
+  out = models.map_predictor(batch["reference"], batch["distorted"], smooth=options.map_smooth)
+  strength = losses.map_loss_terms(out, batch["maps"], kind="sparse")["strength"]
+  assert float(strength) > 0
+  np.testing.assert_allclose(float(loss[6.0] - loss[2.0]), 4.0 * float(strength), rtol=1e-5)
