@@ -19,7 +19,7 @@ predictor on them, checks that the point figures equal the ones in the run's
   paired difference magnitude minus baseline
   (:func:`jiqa.evaluation.maps.strength_spearman`).
 
-Measured on the shipped run of 2026-12-06 (seen types, 384 pairs, 500
+Measured on the 1400-step run of 2026-12-06 (seen types, 384 pairs, 500
 resamples, 8.4 min on the 2-core machine): type top-1 0.672 [0.622, 0.715],
 sign accuracy 0.990 [0.965, 1.000], strength Spearman signed 0.796 [0.743,
 0.815], magnitude 0.808 [0.764, 0.826], its ``|B - A|`` baseline 0.692 [0.653,

@@ -13,7 +13,7 @@ script prints the signed and magnitude strength Spearman
 ``|B - A|`` baseline), the localisation AUC and the sign accuracy. The
 pipeline config's window is the one with the highest signed Spearman here.
 
-Measured after the main job of 2026-12-06 (384 pairs, 16 training photos):
+Measured after the 1400-step main job of 2026-12-06 (384 pairs, 16 training photos):
 signed Spearman 0.675 / 0.685 / 0.690 / 0.693 / 0.695 / 0.693 for windows
 0 / 5 / 9 / 13 / 17 / 25 (``|B - A|`` magnitude baseline 0.557).
 """
