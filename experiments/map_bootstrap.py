@@ -208,7 +208,6 @@ def main(argv: list[str] | None = None) -> dict:
   from jiqa import distortions
   from jiqa.distortions import compose
   from jiqa.evaluation import map_pairs
-  from jiqa.evaluation import maps as maps_lib
   from jiqa.training import loop
 
   config, model = run_args.restore_map_predictor(p, a.workdir)
@@ -223,14 +222,17 @@ def main(argv: list[str] | None = None) -> dict:
       pairs_per_image=int(e.get("map_pairs_per_image", 8)))
   preds = map_pairs.predict_maps(model, pairs["reference"], pairs["distorted"])
   n = pairs["maps"].shape[0]
+  pre = precompute(pairs, preds, distortions.signed_types())
   report_path = os.path.join(a.workdir, "report.json")
   if os.path.exists(report_path):  # the rebuilt pairs must be the report's
     with open(report_path) as f:
       got = json.load(f)["evaluation"][a.split]["maps"]["strength_spearman"]["signed"]
-    again = maps_lib.strength_spearman(preds["maps"], pairs["maps"], pairs["reference"],
-                                       pairs["distorted"])["signed"]
+    again = figures(np.arange(n), pre)["strength_signed"]
     print(f"strength Spearman (signed) in report.json {got:.6f}, rebuilt pairs {again:.6f}")
-  pre = precompute(pairs, preds, distortions.signed_types())
+    if abs(got - again) > 1e-6:
+      raise ValueError(f"--workdir: the rebuilt pairs give strength Spearman {again:.6f}, the "
+                       f"run's report.json {got:.6f}: the engine or the evaluation changed "
+                       "since the run, so these are not the report's pairs.")
   out = bootstrap(pre, n, resamples=a.resamples)
   print(f"{a.split}: {n} pairs, {a.resamples} resamples of the pairs, 95% percentile intervals")
   for k, v in out.items():
