@@ -157,15 +157,6 @@ def test_within_type_order_matches_scipy(small_result):
       assert w["strict_share"] == pytest.approx(strict / len(TYPES))
 
 
-def test_within_type_strictness_by_hand():
-  r = kc.within_type(np.array([[5., 4, 4, 2, 1], [1., 2, 3, 4, 5]]),
-                     np.array([[5., 4, 3, 2, 1], [5., 4, 3, 2, 1]]), ["tie", "reversed"])
-  assert r["strict_types"] == [] and r["strict_share"] == 0.0
-  assert r["spearman"]["reversed"] == pytest.approx(-1.0)
-  assert r["spearman"]["tie"] == pytest.approx(scipy.stats.spearmanr([5, 4, 4, 2, 1],
-                                                                     [5, 4, 3, 2, 1])[0])
-
-
 def test_fidelity_gap_by_hand(small_result, kadid_csv):
   d = pd.read_csv(kadid_csv)
   t = distortions.index("white_noise")
