@@ -120,11 +120,19 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
 
 
 def _check(pred_maps, true_maps):
-  p, t = np.asarray(pred_maps, np.float64), np.asarray(true_maps, np.float64)
+  # Float maps keep their dtype (float32 -> float64 is exact, so ranks, signs and
+  # supports are the same; a float64 copy of (384, 96, 96, 25) maps is 700 MB);
+  # sums below are taken in float64.
+  p, t = _as_float(pred_maps), _as_float(true_maps)
   if p.ndim != 4 or p.shape != t.shape:
     raise ValueError(f"pred_maps and true_maps must both have shape (N, H, W, T); got {p.shape} "
                      f"and {t.shape}.")
   return p, t
+
+
+def _as_float(x) -> np.ndarray:
+  x = np.asarray(x)
+  return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
 def true_types(true_maps: np.ndarray) -> np.ndarray:
@@ -137,7 +145,7 @@ def true_types(true_maps: np.ndarray) -> np.ndarray:
     >>> true_types(np.zeros((1, 2, 2, 3)) + np.array([0, 0.3, 0])).tolist()
     [1]
   """
-  present = np.any(np.abs(np.asarray(true_maps)) > 0, axis=(1, 2))
+  present = np.any(np.abs(_as_float(true_maps)) > 0, axis=(1, 2))
   if not np.all(present.sum(-1) == 1):
     raise ValueError("true_maps: expected exactly one present type per pair (single-distortion "
                      f"pairs); got counts {sorted(set(present.sum(-1).tolist()))}.")
@@ -215,8 +223,8 @@ def sign_accuracy(pred_maps: np.ndarray, true_maps: np.ndarray, signed: Sequence
     raise ValueError(f"signed must have T = {t.shape[-1]} entries; got {signed.shape}.")
   support = np.abs(t) > 0
   count = np.maximum(support.sum(axis=(1, 2)), 1)
-  mp = np.sum(np.where(support, p, 0), axis=(1, 2)) / count
-  mt = np.sum(np.where(support, t, 0), axis=(1, 2)) / count
+  mp = np.sum(np.where(support, p, 0), axis=(1, 2), dtype=np.float64) / count
+  mt = np.sum(np.where(support, t, 0), axis=(1, 2), dtype=np.float64) / count
   rows = (np.abs(t).max(axis=(1, 2)) >= min_level) & signed[None]
   ok = np.sign(mp[rows]) == np.sign(mt[rows])
   # Baseline: each type's majority sign of the true maps on this data.

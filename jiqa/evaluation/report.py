@@ -198,7 +198,9 @@ def summary_table(report: dict) -> str:
       lines.append(f"maps ({s}): MAE {m['map_mae']:.4f}, presence acc "
                    f"{m['presence_accuracy_mean']:.3f}, sign acc "
                    f"{'-' if sign is None else f'{sign:.3f}'} ({m['sign_pairs']} pairs), "
-                   f"anti-symmetry error {m['antisymmetry_error']:.2e}")
+                   f"anti-symmetry error {m['antisymmetry_error']:.2e}"
+                   + (f" ({m['antisymmetry_checked']} triplets)"
+                      if "antisymmetry_checked" in m else ""))
   for s in splits:
     if ev[s].get("maps"):
       lines.append(map_line(s, ev[s]["maps"]))

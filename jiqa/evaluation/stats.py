@@ -74,8 +74,8 @@ def tier_pairwise_accuracy(scores: np.ndarray, severity: np.ndarray) -> float:
 
 def map_figures(pred_maps: np.ndarray, presence_logits: np.ndarray, true_maps: np.ndarray, *,
                 names: Sequence[str], types: Sequence[str], signed: np.ndarray,
-                swapped_maps: np.ndarray | None = None, self_maps: np.ndarray | None = None
-                ) -> dict:
+                swapped_maps: np.ndarray | None = None, self_maps: np.ndarray | None = None,
+                checked_maps: np.ndarray | None = None) -> dict:
   """Map MAE, per-type presence accuracy, sign accuracy and anti-symmetry error.
 
   Args:
@@ -89,6 +89,8 @@ def map_figures(pred_maps: np.ndarray, presence_logits: np.ndarray, true_maps: n
     swapped_maps: predictions with the two images swapped (for the
       anti-symmetry error ``mean |f(a, b) + f(b, a)|``), if computed.
     self_maps: predictions ``f(a, a)`` (their mean absolute value is reported).
+    checked_maps: ``f(a, b)`` of the examples ``swapped_maps`` holds, computed
+      beside them (``None``: ``pred_maps``); the checks may run on a subset.
 
   Returns:
     A dict: ``map_mae`` (all channels), ``map_mae_split_types`` (this split's
@@ -138,7 +140,14 @@ def map_figures(pred_maps: np.ndarray, presence_logits: np.ndarray, true_maps: n
   out["sign_pairs"] = len(hits)
   out["sign_accuracy_per_type"] = per_type
   if swapped_maps is not None:
-    out["antisymmetry_error"] = float(np.mean(np.abs(p + np.asarray(swapped_maps, np.float64))))
+    sw = np.asarray(swapped_maps, np.float64)
+    fw = p if checked_maps is None else np.asarray(checked_maps, np.float64)
+    if sw.shape != fw.shape or sw.shape[1:] != p.shape[1:]:
+      raise ValueError(f"swapped_maps must have the shape of checked_maps (default pred_maps), "
+                       f"(M, H, W, T) with (H, W, T) = {p.shape[1:]}; got {sw.shape} and "
+                       f"{fw.shape}.")
+    out["antisymmetry_error"] = float(np.mean(np.abs(fw + sw)))
+    out["antisymmetry_checked"] = int(sw.shape[0])
   if self_maps is not None:
     out["self_map_abs"] = float(np.mean(np.abs(np.asarray(self_maps, np.float64))))
   return out

@@ -48,3 +48,10 @@ def test_map_figures():
   assert f["presence_accuracy"] == {"a": 1.0, "b": 0.5, "c": 1.0}
   assert f["map_mae"] == pytest.approx(np.mean(np.abs(pred - true)))
   assert f["antisymmetry_error"] == 0.0 and f["self_map_abs"] == 0.0
+  # The checks on a subset: example 1 only, swapped maps off by 0.1 on its 16 x 3 values.
+  f = stats.map_figures(pred, logits, true, names=names, types=names, signed=signed,
+                        swapped_maps=-pred[1:] + 0.1, checked_maps=pred[1:])
+  assert f["antisymmetry_error"] == pytest.approx(0.1) and f["antisymmetry_checked"] == 1
+  with pytest.raises(ValueError, match="swapped_maps must have the shape of checked_maps"):
+    stats.map_figures(pred, logits, true, names=names, types=names, signed=signed,
+                      swapped_maps=-pred, checked_maps=pred[1:])
