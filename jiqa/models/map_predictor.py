@@ -45,9 +45,8 @@ channel, its share of the error, kurtosis, correlation with the reference's
 detail, hue rotation, peak error), which tell the *types* apart. Any features
 of the ordered pair keep exactness: it comes from running ``g`` on both
 orderings, not from the features.
-Why the former design (one ``tanh``-difference head regressed on all
-25 channels with a Huber loss) collapsed to ``maps = 0`` is measured in
-:mod:`jiqa.losses.maps`.
+Why the former design (one ``tanh``-difference head, Huber loss on all 25
+channels) collapsed to ``maps = 0`` is measured in :mod:`jiqa.losses.maps`.
 
 Features for the relational scorer are the coarse grids of both orderings
 split into a symmetric and an anti-symmetric half,
@@ -70,10 +69,12 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from jiqa.models import backbones, map_inputs, map_signature, pair_stats
@@ -146,6 +147,42 @@ def both_orderings(backbone: nnx.Module, a: jax.Array, b: jax.Array, *,
   return out + (x,) if return_input else out
 
 
+def check_windows(windows: int | Sequence[int], num_types: int) -> int | tuple[int, ...]:
+  """``windows`` (one, or one per type; each 0 or odd) as an int or a tuple, else ValueError.
+
+  Example:
+    >>> check_windows([0, 9, 17], 3)
+    (0, 9, 17)
+  """
+  many = not isinstance(windows, (int, np.integer))
+  ws = tuple(int(w) for w in windows) if many else (int(windows),)
+  if many and len(ws) != num_types:
+    raise ValueError(f"strength_smooth must be one window or {num_types} (one per type); got "
+                     f"{len(ws)}.")
+  if any(w < 0 or (w and w % 2 == 0) for w in ws):
+    raise ValueError(f"strength_smooth must be 0 or an odd window (per type); got {windows}.")
+  return ws if many else ws[0]
+
+
+def smooth_strength(d: jax.Array, windows: int | tuple[int, ...]) -> jax.Array:
+  """Box mean of each channel of ``d`` ``(N, H, W, T)`` over its window (0: as is).
+
+  Odd in ``d`` bit for bit, like :func:`~jiqa.models.pair_stats.box_mean`.
+
+  Example:
+    >>> d = jnp.arange(8.0).reshape(1, 2, 2, 2)
+    >>> smooth_strength(d, (0, 3))[0, :, :, 0].tolist(), float(smooth_strength(d, (0, 3))[0, 0, 0, 1])
+    ([[0.0, 2.0], [4.0, 6.0]], 3.0)
+  """
+  if isinstance(windows, int):
+    return pair_stats.box_mean(d, windows) if windows else d
+  out = d
+  for w in sorted(set(windows) - {0}):
+    idx = np.array([i for i, x in enumerate(windows) if x == w])
+    out = out.at[..., idx].set(pair_stats.box_mean(d[..., idx], w))
+  return out
+
+
 class MapPredictor(nnx.Module):
   """Anti-symmetric distortion-map predictor ``f(a, b)`` (see the module docstring).
 
@@ -204,7 +241,9 @@ class MapPredictor(nnx.Module):
       sum of negated numbers is the negated sum), and the engine's masks are
       smooth over tens of pixels. A call with ``smooth=False`` skips it (the
       training loss may, so the box mean is an inference-time smoothing: see
-      :class:`jiqa.training.steps.StepOptions`'s ``map_smooth``).
+      :class:`jiqa.training.steps.StepOptions`'s ``map_smooth``). A sequence
+      of ``num_types`` windows gives each type's channel its own (types whose
+      evidence is sparse, e.g. pasted colour blocks, gain from wider ones).
     rngs: ``nnx.Rngs`` for parameter initialisation.
 
   Example:
@@ -221,7 +260,8 @@ class MapPredictor(nnx.Module):
                pixel_image_logits: bool = True,
                gate_pixels: bool = False, strength_stats: int = 0,
                strength_by_type: bool = False, strength_image: int = 0,
-               strength_image_gate: bool = True, strength_smooth: int = 0, rngs: nnx.Rngs):
+               strength_image_gate: bool = True, strength_smooth: int | Sequence[int] = 0,
+               rngs: nnx.Rngs):
     if num_types < 1:
       raise ValueError(f"num_types must be >= 1; got {num_types}.")
     self.num_types = num_types
@@ -252,9 +292,7 @@ class MapPredictor(nnx.Module):
       self.type_strength = nnx.Param(jnp.zeros(
           (num_types, self.backbone.pixel_channels, num_types), jnp.float32))
     self.strength_image = strength_image
-    if strength_smooth < 0 or (strength_smooth and strength_smooth % 2 == 0):
-      raise ValueError(f"strength_smooth must be 0 or an odd window; got {strength_smooth}.")
-    self.strength_smooth = strength_smooth
+    self.strength_smooth = check_windows(strength_smooth, num_types)
     self.strength_image_gate = strength_image_gate
     if strength_image and image_head != "signature":
       raise ValueError(f"strength_image needs image_head='signature'; got {image_head!r}.")
@@ -345,8 +383,8 @@ class MapPredictor(nnx.Module):
     pick = lambda t, c: (jnp.where(c, t[:n], t[n:]), jnp.where(c, t[n:], t[:n]))  # noqa: E731
     u_ab, u_ba = pick(u, first)
     d = jnp.where(same, 0.0, u_ab - u_ba)
-    if self.strength_smooth and smooth:
-      d = pair_stats.box_mean(d, self.strength_smooth)
+    if smooth:
+      d = smooth_strength(d, self.strength_smooth)
     strength = jnp.sign(d) * jnp.tanh(jnp.abs(d))
     if self.gate_pixels:
       q = q + image[:, None, None, :]

@@ -148,6 +148,10 @@ def test_constructor_errors():
     MapPredictor(3, image_head="mlp", strength_image=4, rngs=rngs())
   with pytest.raises(ValueError, match="strength_smooth"):
     MapPredictor(3, strength_smooth=4, rngs=rngs())
+  with pytest.raises(ValueError, match="strength_smooth must be one window or 3"):
+    MapPredictor(3, strength_smooth=(5, 5), rngs=rngs())
+  with pytest.raises(ValueError, match="strength_smooth"):
+    MapPredictor(3, strength_smooth=(5, 6, 0), rngs=rngs())
 
 
 @pytest.mark.slow
@@ -287,3 +291,22 @@ def test_strength_smooth_is_a_box_mean_of_the_odd_part_against_scipy():
                                 np.asarray(plain.presence_logits))
   model.strength_smooth = 0
   np.testing.assert_array_equal(np.asarray(model(a, b).strength), np.asarray(plain.strength))
+
+
+def test_per_type_strength_windows_against_scipy_and_exactly_antisymmetric():
+  """One window per type: each channel is scipy's uniform_filter of ``d`` over its own
+  window (0: untouched), and f(b, a) = -f(a, b), f(a, a) = 0 stay exact."""
+  from scipy import ndimage
+
+  a, b = _pair(seed=9, n=2, h=24, w=24)
+  windows = (5, 0, 9) + (3,) * (T - 3)
+  model = MapPredictor(T, width=8, depth=2, inputs="residual", image_head="signature",
+                       signature_hidden=16, strength_smooth=windows, rngs=rngs(4))
+  out, plain = model(a, b), model(a, b, smooth=False)
+  d = np.arctanh(np.asarray(plain.strength, np.float64))
+  for t, w in enumerate(windows):
+    want = d[..., t] if w == 0 else ndimage.uniform_filter(d[..., t], size=(1, w, w),
+                                                           mode="nearest")
+    np.testing.assert_allclose(np.asarray(out.strength[..., t]), np.tanh(want), atol=2e-5)
+  np.testing.assert_array_equal(np.asarray(model(b, a).strength), -np.asarray(out.strength))
+  np.testing.assert_array_equal(np.asarray(model(a, a).maps), 0.0)
