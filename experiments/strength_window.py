@@ -17,7 +17,12 @@ pipeline config's windows are the per-type choice printed here.
 
 Measured after the 1400-step main job of 2026-12-06 (384 pairs, 16 training photos):
 signed Spearman 0.675 / 0.685 / 0.690 / 0.693 / 0.695 / 0.693 for windows
-0 / 5 / 9 / 13 / 17 / 25 (``|B - A|`` magnitude baseline 0.557).
+0 / 5 / 9 / 13 / 17 / 25 (``|B - A|`` magnitude baseline 0.557). After the
+1300-step one, with ``--windows 0,9,17,25,33,49,65 --pairs-per-image 64`` (1024
+pairs): 0.674 / 0.690 / 0.695 / 0.694 / 0.689 / 0.674 / 0.657 with one window for
+every type, 0.701 with each type's own (the pipeline config's
+``STRENGTH_WINDOWS``); on the held-out photos of that run's report, not used for
+the choice, 0.784 -> 0.787.
 """
 
 from __future__ import annotations
