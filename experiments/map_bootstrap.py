@@ -159,18 +159,12 @@ def precompute(pairs: dict, preds: dict, signed) -> dict:
   t, p = np.asarray(pairs["maps"]), np.asarray(preds["maps"])
   base = np.abs(np.asarray(pairs["distorted"], np.float64)
                 - np.asarray(pairs["reference"], np.float64)).mean(-1)
-  support = np.abs(t) > 0
-  count = np.maximum(support.sum(axis=(1, 2)), 1)
-  mp = np.sum(np.where(support, p, 0), axis=(1, 2)) / count
-  mt = np.sum(np.where(support, t, 0), axis=(1, 2)) / count
-  rows = (np.abs(t).max(axis=(1, 2)) >= maps_lib.SIGN_LEVEL) & np.asarray(signed, bool)[None]
   # The majority sign is that of the whole data (the report's baseline), held fixed.
-  major = np.where(np.sum(np.sign(mt) * rows, axis=0) >= 0, 1.0, -1.0)
+  rows, ok, major = maps_lib.sign_pieces(p, t, signed)
   # One pixel per pair keeps type_identification's input small: it reads only which type.
   small = np.max(np.abs(t), axis=(1, 2), keepdims=True)
   return {"logits": np.asarray(preds["presence_logits"]), "true_small": small,
-          "sign_rows": rows, "sign_ok": np.sign(mp) == np.sign(mt),
-          "sign_major": np.broadcast_to(major, mt.shape) == np.sign(mt),
+          "sign_rows": rows, "sign_ok": ok, "sign_major": major,
           "support": support_pixels(p, t, base)}
 
 

@@ -217,6 +217,22 @@ def sign_accuracy(pred_maps: np.ndarray, true_maps: np.ndarray, signed: Sequence
     >>> sign_accuracy(-t, t, [True])["accuracy"], sign_accuracy(t, t, [True])["accuracy"]
     (0.0, 1.0)
   """
+  rows, ok, major = sign_pieces(pred_maps, true_maps, signed, min_level=min_level)
+  ok, base = ok[rows], major[rows]
+  return {"accuracy": float(np.mean(ok)) if ok.size else None, "pairs": int(ok.size),
+          "chance": 0.5, "majority_sign": float(np.mean(base)) if base.size else None}
+
+
+def sign_pieces(pred_maps: np.ndarray, true_maps: np.ndarray, signed: Sequence[bool], *,
+                min_level: float = SIGN_LEVEL) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Per (pair, type), ``(N, T)`` booleans: counted by :func:`sign_accuracy`; predicted sign
+  right; the type's majority sign (over the counted rows of all pairs) right.
+
+  Example:
+    >>> t = np.zeros((2, 1, 2, 1)); t[0] = 0.5; t[1] = -0.6
+    >>> [a.ravel().tolist() for a in sign_pieces(t, t, [True])]
+    [[True, True], [True, True], [True, False]]
+  """
   p, t = _check(pred_maps, true_maps)
   signed = np.asarray(signed, bool)
   if signed.shape != (t.shape[-1],):
@@ -226,12 +242,9 @@ def sign_accuracy(pred_maps: np.ndarray, true_maps: np.ndarray, signed: Sequence
   mp = np.sum(np.where(support, p, 0), axis=(1, 2), dtype=np.float64) / count
   mt = np.sum(np.where(support, t, 0), axis=(1, 2), dtype=np.float64) / count
   rows = (np.abs(t).max(axis=(1, 2)) >= min_level) & signed[None]
-  ok = np.sign(mp[rows]) == np.sign(mt[rows])
   # Baseline: each type's majority sign of the true maps on this data.
   major = np.where(np.sum(np.sign(mt) * rows, axis=0) >= 0, 1.0, -1.0)
-  base = (np.broadcast_to(major, mt.shape)[rows] == np.sign(mt[rows]))
-  return {"accuracy": float(np.mean(ok)) if ok.size else None, "pairs": int(ok.size),
-          "chance": 0.5, "majority_sign": float(np.mean(base)) if base.size else None}
+  return rows, np.sign(mp) == np.sign(mt), np.broadcast_to(major, mt.shape) == np.sign(mt)
 
 
 def strength_spearman(pred_maps: np.ndarray, true_maps: np.ndarray, reference: np.ndarray,

@@ -174,13 +174,13 @@ def smooth_strength(d: jax.Array, windows: int | tuple[int, ...]) -> jax.Array:
     >>> smooth_strength(d, (0, 3))[0, :, :, 0].tolist(), float(smooth_strength(d, (0, 3))[0, 0, 0, 1])
     ([[0.0, 2.0], [4.0, 6.0]], 3.0)
   """
-  if isinstance(windows, int):
-    return pair_stats.box_mean(d, windows) if windows else d
-  out = d
-  for w in sorted(set(windows) - {0}):
-    idx = np.array([i for i, x in enumerate(windows) if x == w])
-    out = out.at[..., idx].set(pair_stats.box_mean(d[..., idx], w))
-  return out
+  if isinstance(windows, int) or len(set(windows)) == 1:
+    w = windows if isinstance(windows, int) else windows[0]
+    return pair_stats.box_mean(d, w) if w else d
+  groups = sorted(set(windows))
+  idx = [np.flatnonzero(np.asarray(windows) == w) for w in groups]
+  parts = [d[..., i] if w == 0 else pair_stats.box_mean(d[..., i], w) for w, i in zip(groups, idx)]
+  return jnp.concatenate(parts, -1)[..., np.argsort(np.concatenate(idx))]  # back in type order
 
 
 class MapPredictor(nnx.Module):
