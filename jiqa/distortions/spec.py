@@ -286,7 +286,14 @@ def materialize(tree):
   compared with itself, is false only if ``p`` is NaN; that branch adds
   ``0 * p`` to every leaf, so NaN input gives NaN output either way, and the
   two branches differ, which stops XLA from folding the conditional away.
-  Hand-written: no library offers it.
+
+  Under ``vmap`` (a batch of images, e.g. the batched executor or a scaled
+  tier) a plain ``cond`` on the batched predicate would become a ``select``,
+  which stores nothing and adds a pass. A batching rule keeps one conditional
+  for the whole batch instead: its predicate is "no image's ``p`` is NaN" and
+  its other branch adds each image's own ``0 * p`` to that image, so an image
+  is poisoned by its own NaN only, as without ``vmap``. Gradients pass
+  through unchanged (the identity). Hand-written: no library offers it.
 
   Example:
     >>> image, noise = jnp.full((4, 4, 3), 0.5), jnp.full((4, 4, 3), 0.1)
@@ -294,17 +301,47 @@ def materialize(tree):
     >>> round(float(noisy[0, 0, 0]), 6)
     0.6
   """
-  if jax.default_backend() != "cpu":
+  if jax.default_backend() != "cpu" or not jax.tree.leaves(tree):
     return jax.lax.optimization_barrier(tree)
-  leaves = jax.tree.leaves(tree)
-  if not leaves:
-    return tree
-  probe = jnp.ravel(leaves[0])[0]
+  return _stored(tree)
 
-  def poisoned(t):
-    return jax.tree.map(lambda leaf: leaf + (0 * probe).astype(leaf.dtype), t)
 
-  return jax.lax.cond(probe == probe, lambda t: t, poisoned, tree)
+def _poison(tree, probe):
+  """``leaf + 0 * probe`` for every leaf (NaN everywhere where ``probe`` is NaN)."""
+  return jax.tree.map(lambda leaf: leaf + (0 * probe).astype(leaf.dtype), tree)
+
+
+@jax.custom_jvp
+def _stored(tree):
+  return _stored_batchable(tree)
+
+
+@_stored.defjvp
+def _stored_jvp(primals, tangents):
+  return _stored(primals[0]), tangents[0]
+
+
+@jax.custom_batching.custom_vmap
+def _stored_batchable(tree):
+  probe = jnp.ravel(jax.tree.leaves(tree)[0])[0]
+  return jax.lax.cond(probe == probe, lambda t: t, lambda t: _poison(t, probe), tree)
+
+
+@_stored_batchable.def_vmap
+def _stored_batched(axis_size, in_batched, tree):
+  """One conditional for the batch (leading axis ``axis_size``): see :func:`materialize`."""
+  leaves, treedef = jax.tree.flatten(tree)
+  flags = jax.tree.leaves(in_batched)
+  leaves = [x if b else jnp.broadcast_to(x, (axis_size,) + jnp.shape(x))
+            for x, b in zip(leaves, flags)]
+  probes = leaves[flags.index(True)].reshape(axis_size, -1)[:, 0]   # each image's p
+
+  def poisoned(ls):
+    return [x + (0 * probes).reshape((axis_size,) + (1,) * (x.ndim - 1)).astype(x.dtype)
+            for x in ls]
+
+  out = jax.lax.cond(jnp.all(probes == probes), lambda ls: list(ls), poisoned, leaves)
+  return jax.tree.unflatten(treedef, out), jax.tree.unflatten(treedef, [True] * len(out))
 
 
 def restretch(out: jax.Array, image: jax.Array) -> jax.Array:
