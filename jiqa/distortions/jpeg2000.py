@@ -84,6 +84,9 @@ RATE_MODEL = (1.187, 2.695, 1.822, 1827.0)
 _MIN_PAYLOAD = 0.25
 _BISECTION_STEPS = 10  # 12 octaves / 2**10: about 0.07 dB
 _LOG2_STEP_RANGE = (0.0, 12.0)
+_CELLS = 2 ** _BISECTION_STEPS
+_CELL = (_LOG2_STEP_RANGE[1] - _LOG2_STEP_RANGE[0]) / _CELLS   # 3/256, exact in float32
+_SUBSAMPLE = 4  # the first guess is searched on every 4th row and column (1/16 of the bits)
 
 
 def _take(x: jax.Array, start: int, stop: int, axis: int) -> jax.Array:
@@ -275,15 +278,70 @@ def jpeg2000_compress_decompress(image: jax.typing.ArrayLike, ratio: jax.typing.
   total = 24.0 * h * w / jnp.maximum(jnp.asarray(ratio, jnp.float32), 1.0)
   target = jnp.maximum(total - RATE_MODEL[3], _MIN_PAYLOAD * total)
 
-  def bisect(_, bounds):
-    lo, hi = bounds
-    mid = 0.5 * (lo + hi)
-    too_big = _bits(magnitude, neighbours, mid) > target
-    return jnp.where(too_big, mid, lo), jnp.where(too_big, hi, mid)
+  return _decode(coeffs, weight, rate_step(magnitude, neighbours, target), levels)
 
-  lo, hi = jax.lax.fori_loop(0, _BISECTION_STEPS, bisect,
-                             tuple(jnp.float32(v) for v in _LOG2_STEP_RANGE))
-  return _decode(coeffs, weight, 0.5 * (lo + hi), levels)
+
+def rate_step(magnitude: jax.Array, neighbours: jax.Array, target: jax.Array) -> jax.Array:
+  """The base step (log2) of the rate search: what bisection finds, in fewer evaluations.
+
+  A bisection of ``_BISECTION_STEPS`` steps on ``[0, 12]`` ends in the cell
+  ``[k, k + 1] * _CELL`` where ``k`` counts the grid points ``j * _CELL``
+  (``0 < j < _CELLS``) whose estimated bits exceed ``target`` (the bits never
+  grow with the step: every coefficient's cost is non-increasing in it, and so
+  is their float sum), and returns the cell's middle. This finds the same
+  ``k`` by evaluating the bits only near it: a first guess from the same
+  bisection on a 1/16 subsample, then its neighbour, then secant steps on
+  ``log(bits)`` within the bracket, falling back to halving it whenever a step
+  did not (about 3-4 full evaluations instead of 10: jpeg2000 1.4x faster at
+  512x384; the same step on every photo and level checked, see the tests).
+
+  Args:
+    magnitude: weighted coefficient magnitudes ``(H, W, C)``.
+    neighbours: their :func:`_neighbour_max`.
+    target: the coefficients' bit budget (scalar).
+
+  Returns:
+    The log2 base step (scalar float32), ``(k + 1/2) * _CELL``.
+  """
+  def bits(j):
+    return _bits(magnitude, neighbours, j.astype(jnp.float32) * _CELL)
+
+  sub_m = magnitude[::_SUBSAMPLE, ::_SUBSAMPLE]
+  sub_n = neighbours[::_SUBSAMPLE, ::_SUBSAMPLE]
+  scale = magnitude[..., 0].size / sub_m[..., 0].size
+
+  def halve(_, bounds):
+    lo, hi = bounds
+    mid = (lo + hi) // 2
+    big = _bits(sub_m, sub_n, mid.astype(jnp.float32) * _CELL) * scale > target
+    return jnp.where(big, mid, lo), jnp.where(big, hi, mid)
+
+  guess, _ = jax.lax.fori_loop(0, _BISECTION_STEPS, halve, (jnp.int32(0), jnp.int32(_CELLS)))
+  # Bracket: bits(lo) > target (or lo = 0), bits(hi) <= target (or hi = _CELLS).
+  # State: the bracket, the next point c, the last evaluated point p and its bits
+  # (for the secant), and the evaluations done.
+  state = (jnp.int32(0), jnp.int32(_CELLS), jnp.clip(guess, 1, _CELLS - 1), jnp.int32(0),
+           jnp.float32(0.0), jnp.int32(0))
+
+  def step(state):
+    lo, hi, c, p, b_p, n = state
+    b = bits(c)
+    big = b > target
+    new_lo, new_hi = jnp.where(big, c, lo), jnp.where(big, hi, c)
+    # After the guess its neighbour across the crossing, then secant steps on
+    # log(bits); from the fourth evaluation on, a step that did not halve the
+    # bracket is followed by a halving (so at most about 14 evaluations).
+    slope = (jnp.log(b) - jnp.log(b_p)) / (c - p).astype(jnp.float32)
+    secant = c + jnp.round((jnp.log(target) - jnp.log(b)) / slope)
+    ok = (b > 0) & (b_p > 0) & (slope < 0) & (jnp.abs(secant) < _CELLS)
+    half = (new_lo + new_hi) // 2
+    nxt = jnp.where(ok, secant, half).astype(jnp.int32)
+    nxt = jnp.where(n == 0, jnp.where(big, c + 1, c - 1), nxt)
+    nxt = jnp.where((n >= 3) & (2 * (new_hi - new_lo) > hi - lo), half, nxt)
+    return new_lo, new_hi, jnp.clip(nxt, new_lo + 1, new_hi - 1), c, b, n + 1
+
+  lo, hi, *_ = jax.lax.while_loop(lambda s: s[1] - s[0] > 1, step, state)
+  return (lo.astype(jnp.float32) + 0.5) * _CELL
 
 
 def _decode(coeffs: jax.Array, weight: jax.Array, log2_step: jax.Array,

@@ -110,3 +110,36 @@ def test_jit_vmap_matches_loop_and_gradients_are_finite():
 def test_bad_shape_raises():
   with pytest.raises(ValueError, match="image"):
     j2k.jpeg2000_compress_decompress(jnp.zeros((4, 4, 3)), 16.0)
+
+
+def _bisection(magnitude, neighbours, target):
+  """The rate search as plain bisection of 10 steps on [0, 12] (the reference)."""
+  lo, hi = 0.0, 12.0
+  for _ in range(10):
+    mid = 0.5 * (lo + hi)
+    if float(j2k._bits(magnitude, neighbours, jnp.float32(mid))) > float(target):
+      lo = mid
+    else:
+      hi = mid
+  return 0.5 * (lo + hi)
+
+
+def test_rate_search_finds_the_step_bisection_finds():
+  search = jax.jit(j2k.rate_step)
+  photos = list(images.bundled_images(images.COLOR_PHOTOS).values())[:3]
+  cases = [np.asarray(p[:96, :128], np.float32) for p in photos] + [
+      np.full((32, 40, 3), 0.5, np.float32),
+      np.random.default_rng(0).random((64, 48, 3)).astype(np.float32)]
+  for image in cases:
+    h, w, _ = image.shape
+    levels = j2k.num_levels(h, w)
+    ycc = (np.asarray(j2k.colorspace.rgb_to_ycbcr(jnp.asarray(image))) - 0.5) * 255.0
+    coeffs = jnp.stack([j2k.cdf97_forward(ycc[..., c], levels) for c in range(3)], axis=-1)
+    weight = j2k._band_norms(h, w, levels)[..., None] * j2k._NORM_COMPONENT
+    magnitude = jnp.abs(coeffs) * weight
+    neighbours = j2k._neighbour_max(magnitude)
+    for ratio in (1.5, 16.0, 45.0, 400.0):
+      total = 24.0 * h * w / ratio
+      target = jnp.float32(max(total - j2k.RATE_MODEL[3], j2k._MIN_PAYLOAD * total))
+      assert float(search(magnitude, neighbours, target)) == _bisection(magnitude, neighbours,
+                                                                         target), (h, w, ratio)
