@@ -87,7 +87,7 @@ import jax.numpy as jnp
 
 from jiqa.distortions.counter_random import normal
 from jiqa.distortions.spec import (KADID_LEVELS, DistortionSpec, distortion_op, kadid_param,
-                                   restretch)
+                                   materialize, restretch)
 
 JITTER_AMOUNTS = (0.05, 0.1, 0.2, 0.5, 1.0)
 PATCH_COUNTS = (20, 40, 60, 80, 100)
@@ -110,10 +110,13 @@ def _bicubic(image: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
   height, width, _ = image.shape
   r0, c0 = jnp.floor(rows), jnp.floor(cols)
   wr, wc = _keys_weights(rows - r0), _keys_weights(cols - c0)
-  r0, c0 = r0.astype(jnp.int32), c0.astype(jnp.int32)
-  # Materialise the source: it is read by 16 gathers (XLA may otherwise fuse
-  # and recompute the previous pass inside each of them).
-  flat = jax.lax.optimization_barrier(image.reshape(height * width, -1))
+  # The source, the integer positions and the weights are each read by 16
+  # gathers: stored once, not recomputed inside each (jitter 1.2x faster on one
+  # 512x384 image, the same values bit for bit). Not under vmap: a batch of them
+  # is larger than the caches, and storing it measured 1.2x slower.
+  wr, wc, r0, c0, flat = materialize((jnp.stack(wr), jnp.stack(wc), r0.astype(jnp.int32),
+                                      c0.astype(jnp.int32), image.reshape(height * width, -1)),
+                                     under_vmap=False)
   out = 0.0
   for i in range(4):
     r = jnp.clip(r0 + (i - 1), 0, height - 1) * width

@@ -274,7 +274,7 @@ def blend_from_identity(image: jax.Array, distorted: jax.Array,
   return image + t * (distorted - image)
 
 
-def materialize(tree):
+def materialize(tree, *, under_vmap: bool = True):
   """Returns ``tree``'s values, computed once into memory before their consumers run.
 
   Some ops read an intermediate many times (shifted windows, lifting steps).
@@ -295,6 +295,12 @@ def materialize(tree):
   is poisoned by its own NaN only, as without ``vmap``. Gradients pass
   through unchanged (the identity). Hand-written: no library offers it.
 
+  Args:
+    tree: a pytree of arrays.
+    under_vmap: static; ``False`` leaves the values to XLA under ``vmap`` (where
+      storing a batch of large intermediates can cost more memory traffic than
+      recomputing them, e.g. jitter's gather positions; measure both).
+
   Example:
     >>> image, noise = jnp.full((4, 4, 3), 0.5), jnp.full((4, 4, 3), 0.1)
     >>> noisy = materialize(jnp.clip(image + noise, 0, 1))  # read 25 times below
@@ -303,12 +309,17 @@ def materialize(tree):
   """
   if jax.default_backend() != "cpu" or not jax.tree.leaves(tree):
     return jax.lax.optimization_barrier(tree)
-  return _stored(tree)
+  return (_stored if under_vmap else _stored_unbatched)(tree)
 
 
 def _poison(tree, probe):
   """``leaf + 0 * probe`` for every leaf (NaN everywhere where ``probe`` is NaN)."""
   return jax.tree.map(lambda leaf: leaf + (0 * probe).astype(leaf.dtype), tree)
+
+
+def _stored_tree(tree):
+  probe = jnp.ravel(jax.tree.leaves(tree)[0])[0]
+  return jax.lax.cond(probe == probe, lambda t: t, lambda t: _poison(t, probe), tree)
 
 
 @jax.custom_jvp
@@ -321,10 +332,31 @@ def _stored_jvp(primals, tangents):
   return _stored(primals[0]), tangents[0]
 
 
+@jax.custom_jvp
+def _stored_unbatched(tree):
+  return _stored_or_fused(tree)
+
+
+@_stored_unbatched.defjvp
+def _stored_unbatched_jvp(primals, tangents):
+  return _stored_unbatched(primals[0]), tangents[0]
+
+
 @jax.custom_batching.custom_vmap
 def _stored_batchable(tree):
-  probe = jnp.ravel(jax.tree.leaves(tree)[0])[0]
-  return jax.lax.cond(probe == probe, lambda t: t, lambda t: _poison(t, probe), tree)
+  return _stored_tree(tree)
+
+
+@jax.custom_batching.custom_vmap
+def _stored_or_fused(tree):
+  return _stored_tree(tree)
+
+
+@_stored_or_fused.def_vmap
+def _fused_batched(axis_size, in_batched, tree):
+  """Under ``vmap`` with ``under_vmap=False``: the values as they are (XLA may fuse them)."""
+  del axis_size
+  return tree, in_batched[0]
 
 
 @_stored_batchable.def_vmap
