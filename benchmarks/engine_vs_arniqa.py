@@ -116,10 +116,14 @@ PEER_NAMES = {
 PEER_ONLY = ("nonlincontrchange",)
 
 WORKER = r'''
-import json, random, sys, time
+import ctypes, ctypes.util, json, random, sys, time
+threads, top_pad = int(sys.argv[1]), int(sys.argv[2])
+if top_pad >= 0:   # the same glibc settings as jiqa.hostmem.keep_freed_memory, before torch loads
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    for param, value in ((-3, 32 << 20), (-1, max(top_pad << 20, 128 << 10)), (-2, top_pad << 20)):
+        libc.mallopt(param, value)
 import numpy as np
 import torch
-threads = int(sys.argv[1])
 torch.set_num_threads(threads)
 sys.path.insert(0, ".")
 from utils import utils_data as U   # ARNIQA's own module (run with cwd = the checkout)
@@ -165,12 +169,13 @@ for line in sys.stdin:
 class Peer:
   """ARNIQA in a worker subprocess, one JSON line per request."""
 
-  def __init__(self, repo, python, threads):
+  def __init__(self, repo, python, threads, top_pad_mib=-1):
     self.threads = threads
     self._src = tempfile.NamedTemporaryFile("w", suffix="_arniqa_worker.py", delete=False)
     self._src.write(WORKER)
     self._src.close()
-    self._proc = subprocess.Popen([python, self._src.name, str(threads)], cwd=repo,
+    self._proc = subprocess.Popen([python, self._src.name, str(threads), str(top_pad_mib)],
+                                  cwd=repo,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
   def ask(self, **msg):
@@ -361,6 +366,10 @@ def main():
   p.add_argument("--skip-plain", action="store_true",
                  help="time only the --layouts forms, not the plain call: its fresh dense "
                       "(B, H, W, 25) buffers change the memory state the next call finds")
+  p.add_argument("--no-keep-freed-memory", action="store_true",
+                 help="leave glibc's malloc at its defaults on both sides (by default both "
+                      "processes keep freed memory: jiqa.hostmem.keep_freed_memory, and the "
+                      "same mallopt calls in the ARNIQA worker)")
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
   args = p.parse_args()
@@ -375,7 +384,9 @@ def main():
                      "besides the plain call; nothing would be left to time.")
   global SIZES
   SIZES = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
-  peer = Peer(args.peer_repo, args.peer_python, args.threads)
+  from jiqa import hostmem
+  keep = not args.no_keep_freed_memory and hostmem.keep_freed_memory()
+  peer = Peer(args.peer_repo, args.peer_python, args.threads, 256 if keep else -1)
   try:
     v = peer.ask(cmd="versions")
     print(f"jiqa side: jax {jax.__version__}, numpy {np.__version__}, python "
@@ -388,6 +399,9 @@ def main():
     print(f"jiqa process: {jax.device_count()} CPU device(s), XLA_FLAGS="
           f"{os.environ.get('XLA_FLAGS', '')!r}; both sides GLIBC_TUNABLES="
           f"{os.environ.get('GLIBC_TUNABLES', '')!r}")
+    print("both sides: glibc malloc " + (
+        "keeping freed memory (mmap threshold 32 MiB, trim threshold and top pad 256 MiB: "
+        "jiqa.hostmem.keep_freed_memory)" if keep else "at its defaults"))
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
       if not args.skip_triplets:
