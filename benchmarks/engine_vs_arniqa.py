@@ -3,7 +3,7 @@
   python benchmarks/engine_vs_arniqa.py --peer-repo PEER --peer-python PY
       [--repeats 7] [--op-batch 8] [--op-repeats 3] [--threads 2]
       [--sizes 256x256x64,512x384x32] [--devices N] [--layouts dense,steps]
-      [--hugepages] [--skip-plain] [--skip-ops] [--skip-triplets]
+      [--hugepages] [--no-keep-freed-memory] [--skip-plain] [--skip-ops] [--skip-triplets]
 
 ``PEER`` is a checkout of ARNIQA (github.com/miccunifi/ARNIQA) and ``PY`` an
 interpreter with what its ``utils/distortions.py`` imports: torch and
@@ -48,6 +48,13 @@ a load that changes during the run falls on both:
 
   Images/s are the batch over the wall time of one call; the median and the
   min-max over ``--repeats`` calls are printed, and the ratio of the medians.
+  By default both processes keep freed memory (:func:`jiqa.hostmem.keep_freed_memory`
+  in this one, the same three ``mallopt`` calls in the ARNIQA worker before
+  torch loads; ``jiqa`` commands make the call too): glibc otherwise returns
+  the large buffers XLA:CPU allocates afresh every call to the kernel, and the
+  next call faults and zero-fills them again (2026-12-06, 21 calls: jiqa 537 /
+  170 images/s with it, 520 / 135 without; ARNIQA 105 / 37 with it, 102 / 33
+  without). ``--no-keep-freed-memory`` leaves both at glibc's defaults.
   ``--hugepages`` runs both sides with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``
   (the script starts itself again with it; the ARNIQA worker inherits it):
   glibc then asks for transparent huge pages for its large allocations. On a

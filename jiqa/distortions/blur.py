@@ -111,7 +111,7 @@ def gaussian_filter(x: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike, *,
       ``radius <= DIRECT_MAX_RADIUS``. XLA fuses the sums with their producer
       and consumer: where either is costly per pixel (a colour conversion),
       pass the input and take the output through
-      :func:`jiqa.distortions.spec.materialize`, as ``high_sharpen`` does.
+      :func:`jiqa.distortions.materialize.materialize`, as ``high_sharpen`` does.
 
   Returns:
     The blurred ``(H, W, C)`` array (as ``imgaussfilt(x, sigma)`` in MATLAB).

@@ -51,8 +51,9 @@ import jax.numpy as jnp
 
 from jiqa.distortions.blur import gaussian_filter, gaussian_radius
 from jiqa.distortions.colorspace import lab_planes, rgb_planes
+from jiqa.distortions.materialize import materialize
 from jiqa.distortions.spec import (DistortionSpec, blend_from_identity, distortion_op, kadid_param,
-                                   materialize, restretch)
+                                   restretch)
 
 DIFFUSION_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
 SHIFT_AMOUNTS = (1.0, 3.0, 6.0, 8.0, 12.0)
@@ -269,7 +270,7 @@ def color_saturation_lab(key: jax.Array, image: jax.typing.ArrayLike, level: jax
   """
   del key
   f = kadid_param(level, LAB_FACTORS, 1.0)
-  lab = materialize(lab_planes(image))  # read twice by lab_change: 1.8x faster stored
+  lab = materialize(lab_planes(image))  # read twice by lab_change: 1.3-1.8x faster stored
   return lab_change(image, lab, (lab[0], lab[1] * f, lab[2] * f))
 
 

@@ -68,7 +68,8 @@ import jax.numpy as jnp
 
 from jiqa.distortions import colorspace
 from jiqa.distortions.counter_random import normal, uniform_bits
-from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param, materialize
+from jiqa.distortions.materialize import materialize
+from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param
 
 WHITE_NOISE_VARIANCES = (0.001, 0.002, 0.003, 0.005, 0.01)
 WHITE_NOISE_COLOR_VARIANCES = (0.0001, 0.0005, 0.001, 0.002, 0.003)
@@ -221,7 +222,7 @@ def nl_means(image: jax.typing.ArrayLike, sigma: jax.typing.ArrayLike,
         continue
       d2 = sum((p[a:a + rows, a:a + cols] - p[a + dy:a + dy + rows, a + dx:a + dx + cols]) ** 2
                for p in planes)
-      # Each intermediate is stored once (spec.materialize): fused, XLA recomputed
+      # Each intermediate is stored once (materialize): fused, XLA recomputed
       # the squared differences under every tap of the box (together with the
       # weights' materialisation 1.2-1.4x faster at 512x384, same values).
       d2 = materialize(d2)

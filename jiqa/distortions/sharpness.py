@@ -33,7 +33,8 @@ import numpy as np
 from jiqa.distortions.blur import gaussian_filter, gaussian_radius
 from jiqa.distortions.color import lab_change
 from jiqa.distortions.colorspace import lab_planes
-from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param, materialize
+from jiqa.distortions.materialize import materialize
+from jiqa.distortions.spec import DistortionSpec, distortion_op, kadid_param
 
 SHARPEN_AMOUNTS = (1.0, 2.0, 3.0, 6.0, 12.0)
 CONTRAST_AMOUNTS = (0.3, 0.15, 0.0, -0.4, -0.6)

@@ -1,10 +1,10 @@
-"""spec.materialize: values unchanged, NaN kept, and a boundary XLA:CPU keeps."""
+"""distortions.materialize: values unchanged, NaN kept, a boundary XLA:CPU keeps, also under vmap."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jiqa.distortions.spec import materialize
+from jiqa.distortions.materialize import materialize
 
 
 def test_values_dtypes_and_structure_are_unchanged():
