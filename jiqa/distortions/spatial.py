@@ -117,7 +117,7 @@ def _bicubic(image: jax.Array, rows: jax.Array, cols: jax.Array) -> jax.Array:
   # is larger than the caches, and storing it measured 1.2x slower.
   wr, wc, r0, c0, flat = materialize((jnp.stack(wr), jnp.stack(wc), r0.astype(jnp.int32),
                                       c0.astype(jnp.int32), image.reshape(height * width, -1)),
-                                     under_vmap=False)
+                                     vmap_passthrough=True)
   out = 0.0
   for i in range(4):
     r = jnp.clip(r0 + (i - 1), 0, height - 1) * width

@@ -45,24 +45,31 @@ def test_the_compiled_cpu_program_keeps_the_boundary():
   assert " conditional(" not in plain
 
 
-def test_under_vmap_one_conditional_for_the_batch_and_nan_stays_per_image():
+def test_under_vmap_nan_stays_per_image_and_passthrough_leaves_no_conditional():
   x = jnp.stack([jnp.array([jnp.nan, 1.0, 2.0]), jnp.array([1.0, 2.0, 3.0]),
                  jnp.array([4.0, jnp.nan, 6.0])])
-  out = np.asarray(jax.jit(jax.vmap(materialize))(x))
-  assert np.isnan(out[0]).all()                       # its own first value is NaN: poisoned
-  np.testing.assert_array_equal(out[1], [1.0, 2.0, 3.0])  # the other images are untouched
-  np.testing.assert_array_equal(np.isnan(out[2]), [False, True, False])
-  # A tree with an unbatched leaf: every leaf comes out batched, values unchanged.
-  a, b = jax.vmap(materialize, in_axes=((0, None),))((jnp.ones((2, 3)), jnp.arange(4.0)))
-  np.testing.assert_array_equal(a, np.ones((2, 3)))
-  np.testing.assert_array_equal(b, np.tile(np.arange(4.0), (2, 1)))
+  for passthrough in (False, True):
+    out = np.asarray(jax.jit(jax.vmap(lambda r: materialize(r, vmap_passthrough=passthrough)))(x))
+    if not passthrough:
+      assert np.isnan(out[0]).all()                     # its own first value is NaN: poisoned
+    np.testing.assert_array_equal(out[1], [1.0, 2.0, 3.0])  # the other images are untouched
+    np.testing.assert_array_equal(np.isnan(out[2]), [False, True, False])
 
-  def f(x):
-    e = materialize(jnp.exp(x))
+  def f(x, passthrough):
+    e = materialize(jnp.exp(x), vmap_passthrough=passthrough)
     return e[1:] + e[:-1]
-  text = jax.jit(jax.vmap(f)).lower(jnp.ones((4, 64))).compile().as_text()
-  assert " conditional(" in text                      # stored once, not a select per element
-  g = jax.grad(lambda x: jnp.sum(jax.vmap(f)(x) ** 2))(jnp.ones((2, 8)) * 0.1)
+
+  x = jnp.ones((4, 64))
+  # Unbatched, both forms store the values (a conditional); batched, the default is a
+  # select and the pass-through has neither.
+  for passthrough in (False, True):
+    text = jax.jit(lambda r: f(r, passthrough)).lower(x[0]).compile().as_text()
+    assert " conditional(" in text
+  batched = jax.jit(jax.vmap(lambda r: f(r, True))).lower(x).compile().as_text()
+  assert " conditional(" not in batched and " select(" not in batched
+  np.testing.assert_array_equal(jax.jit(jax.vmap(lambda r: f(r, True)))(x),
+                                jax.jit(jax.vmap(lambda r: f(r, False)))(x))
+  g = jax.grad(lambda x: jnp.sum(jax.vmap(lambda r: f(r, True))(x) ** 2))(x * 0.1)
   want = jax.grad(lambda x: jnp.sum(jax.vmap(lambda r: jnp.exp(r)[1:] + jnp.exp(r)[:-1])(x) ** 2))(
-      jnp.ones((2, 8)) * 0.1)
+      x * 0.1)
   np.testing.assert_allclose(g, want, rtol=1e-6)
