@@ -127,7 +127,7 @@ import ctypes, ctypes.util, json, random, sys, time
 threads, top_pad = int(sys.argv[1]), int(sys.argv[2])
 if top_pad >= 0:   # the same glibc settings as jiqa.hostmem.keep_freed_memory, before torch loads
     libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    for param, value in ((-3, 32 << 20), (-1, max(top_pad << 20, 128 << 10)), (-2, top_pad << 20)):
+    for param, value in ((-4, 0), (-1, max(top_pad << 20, 128 << 10)), (-2, top_pad << 20)):
         libc.mallopt(param, value)
 import numpy as np
 import torch
@@ -407,7 +407,7 @@ def main():
           f"{os.environ.get('XLA_FLAGS', '')!r}; both sides GLIBC_TUNABLES="
           f"{os.environ.get('GLIBC_TUNABLES', '')!r}")
     print("both sides: glibc malloc " + (
-        "keeping freed memory (mmap threshold 32 MiB, trim threshold and top pad 256 MiB: "
+        "keeping freed memory (no mmap, trim threshold and top pad 256 MiB: "
         "jiqa.hostmem.keep_freed_memory)" if keep else "at its defaults"))
     print(f"load average at start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as tmp:
