@@ -52,9 +52,10 @@ a load that changes during the run falls on both:
   in this one, the same three ``mallopt`` calls in the ARNIQA worker before
   torch loads; ``jiqa`` commands make the call too): glibc otherwise returns
   the large buffers XLA:CPU allocates afresh every call to the kernel, and the
-  next call faults and zero-fills them again (2026-12-06, 21 calls: jiqa 537 /
-  170 images/s with it, 520 / 135 without; ARNIQA 105 / 37 with it, 102 / 33
-  without). ``--no-keep-freed-memory`` leaves both at glibc's defaults.
+  next call faults and zero-fills them again (2026-12-06, 21 calls, 256x256 /
+  512x384: jiqa 498 / 175 images/s with it, 482 / 137 without; ARNIQA 102 / 39
+  with it, 110 / 35 without). ``--no-keep-freed-memory`` leaves both at glibc's
+  defaults.
   ``--hugepages`` runs both sides with ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1``
   (the script starts itself again with it; the ARNIQA worker inherits it):
   glibc then asks for transparent huge pages for its large allocations. On a
