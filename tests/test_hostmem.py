@@ -51,3 +51,14 @@ def test_bad_top_pad_raises():
   for bad in (-1, 2048, 1.5, True, "256"):
     with pytest.raises(ValueError, match="top_pad_mib"):
       hostmem.keep_freed_memory(top_pad_mib=bad)
+
+
+def test_the_command_line_keeps_freed_memory_except_for_gmc(monkeypatch, capsys):
+  from jiqa import cli
+  calls = []
+  monkeypatch.setattr(hostmem, "keep_freed_memory", lambda **kw: calls.append(kw) or True)
+  for cmd in ("run", "gallery", "gmc"):
+    with pytest.raises(SystemExit):
+      cli.main([cmd, "--help"])
+  capsys.readouterr()
+  assert len(calls) == 2        # run and gallery, not gmc (numpy on small matrices)
