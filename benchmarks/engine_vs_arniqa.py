@@ -49,8 +49,8 @@ a load that changes during the run falls on both:
   Images/s are the batch over the wall time of one call; the median and the
   min-max over ``--repeats`` calls are printed, and the ratio of the medians.
   By default both processes keep freed memory (:func:`jiqa.hostmem.keep_freed_memory`
-  in this one, the same three ``mallopt`` calls in the ARNIQA worker before
-  torch loads; ``jiqa`` commands make the call too): glibc otherwise returns
+  in this one, and in the ARNIQA worker, which loads ``jiqa/hostmem.py`` by
+  its path before torch; ``jiqa`` commands make the call too): glibc otherwise returns
   the large buffers XLA:CPU allocates afresh every call to the kernel, and the
   next call faults and zero-fills them again (2026-12-06, 21 calls, 256x256 /
   512x384: jiqa 498 / 175 images/s with it, 482 / 137 without; ARNIQA 102 / 39
@@ -102,7 +102,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jiqa import distortions, images
+from jiqa import distortions, hostmem, images
 
 SIZES = ((256, 256, 64), (512, 384, 32))          # (height, width, batch)
 
@@ -124,12 +124,15 @@ PEER_NAMES = {
 PEER_ONLY = ("nonlincontrchange",)
 
 WORKER = r'''
-import ctypes, ctypes.util, json, random, sys, time
-threads, top_pad = int(sys.argv[1]), int(sys.argv[2])
-if top_pad >= 0:   # the same glibc settings as jiqa.hostmem.keep_freed_memory, before torch loads
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    for param, value in ((-4, 0), (-1, max(top_pad << 20, 128 << 10)), (-2, top_pad << 20)):
-        libc.mallopt(param, value)
+import importlib.util, json, random, sys, time
+threads, top_pad, hostmem_path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+if top_pad >= 0:   # jiqa.hostmem.keep_freed_memory itself (loaded by path: no jax here), before torch
+    spec = importlib.util.spec_from_file_location("jiqa_hostmem", hostmem_path)
+    hostmem = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hostmem)
+    kept = hostmem.keep_freed_memory(top_pad_mib=top_pad)
+else:
+    kept = False
 import numpy as np
 import torch
 torch.set_num_threads(threads)
@@ -147,7 +150,8 @@ for line in sys.stdin:
         import PIL, kornia, torchvision
         reply({"torch": torch.__version__, "torchvision": torchvision.__version__,
                "numpy": np.__version__, "kornia": kornia.__version__, "Pillow": PIL.__version__,
-               "python": sys.version.split()[0], "threads": torch.get_num_threads()})
+               "python": sys.version.split()[0], "threads": torch.get_num_threads(),
+               "keeps_freed_memory": kept})
     elif cmd == "load":
         arr = np.load(msg["path"])                           # (N, H, W, 3) float32 in [0, 1]
         batch = torch.from_numpy(np.ascontiguousarray(arr.transpose(0, 3, 1, 2)))
@@ -182,8 +186,8 @@ class Peer:
     self._src = tempfile.NamedTemporaryFile("w", suffix="_arniqa_worker.py", delete=False)
     self._src.write(WORKER)
     self._src.close()
-    self._proc = subprocess.Popen([python, self._src.name, str(threads), str(top_pad_mib)],
-                                  cwd=repo,
+    self._proc = subprocess.Popen([python, self._src.name, str(threads), str(top_pad_mib),
+                                   hostmem.__file__], cwd=repo,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 
   def ask(self, **msg):
@@ -376,8 +380,8 @@ def main():
                       "(B, H, W, 25) buffers change the memory state the next call finds")
   p.add_argument("--no-keep-freed-memory", action="store_true",
                  help="leave glibc's malloc at its defaults on both sides (by default both "
-                      "processes keep freed memory: jiqa.hostmem.keep_freed_memory, and the "
-                      "same mallopt calls in the ARNIQA worker)")
+                      "processes keep freed memory: jiqa.hostmem.keep_freed_memory, which the "
+                      "ARNIQA worker loads by its file path)")
   p.add_argument("--skip-ops", action="store_true")
   p.add_argument("--skip-triplets", action="store_true")
   args = p.parse_args()
@@ -392,7 +396,6 @@ def main():
                      "besides the plain call; nothing would be left to time.")
   global SIZES
   SIZES = tuple(tuple(int(v) for v in s.split("x")) for s in args.sizes.split(","))
-  from jiqa import hostmem
   keep = not args.no_keep_freed_memory and hostmem.keep_freed_memory()
   peer = Peer(args.peer_repo, args.peer_python, args.threads, 256 if keep else -1)
   try:
@@ -407,6 +410,9 @@ def main():
     print(f"jiqa process: {jax.device_count()} CPU device(s), XLA_FLAGS="
           f"{os.environ.get('XLA_FLAGS', '')!r}; both sides GLIBC_TUNABLES="
           f"{os.environ.get('GLIBC_TUNABLES', '')!r}")
+    if keep != v["keeps_freed_memory"]:
+      raise SystemExit(f"keep_freed_memory: {keep} here but {v['keeps_freed_memory']} in the "
+                       "ARNIQA worker; the two sides would not be comparable.")
     print("both sides: glibc malloc " + (
         "keeping freed memory (no mmap, trim threshold and top pad 256 MiB: "
         "jiqa.hostmem.keep_freed_memory)" if keep else "at its defaults"))
