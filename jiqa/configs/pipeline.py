@@ -157,8 +157,9 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
   c.train = ml_collections.ConfigDict(dict(
       # 1400 steps: the CPU default main job took 849 s and, rerun, 896 s (900 s wall) with them
       # on the quiet 2-core machine (2026-12-06: training 669 / 704 s, evaluation 138 / 148 s
-      # with its two splits in threads, KADID yardstick 35 / 36 s): at the 15-minute limit on a
-      # slow run. 100 steps are about 45 s. Do not add steps or evaluation without measuring the
+      # with its two splits in threads, KADID yardstick 35 / 36 s); two later runs the same day,
+      # identical figures, 915 s and 879 s: at or over the 15-minute limit on a slow run. 100
+      # steps are about 45 s. Do not add steps or evaluation without measuring the
       # main job again.
       # map_type_weight: softmax cross-entropy of the image-level type logits (jiqa.losses.maps).
       steps=1400, map_weight=1.0, rank_weight=1.0, map_loss_kind="sparse", map_type_weight=0.0,
