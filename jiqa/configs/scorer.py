@@ -27,22 +27,11 @@ default (``"pipeline_certain"`` kept so older commands run).
 import ml_collections
 
 from jiqa.configs import pipeline
-from jiqa.configs.pipeline import certain_orders  # noqa: F401  (its home is the pipeline)
+from jiqa.configs.pipeline import certain_orders, deviation_scorer  # noqa: F401  (their home)
 
 
 DEVIATION_VARIANTS = {"deviation": "base", "deviation_pooled": "pooled"}
 CERTAIN = {"certain": "scorer", "pipeline_certain": "pipeline"}
-
-
-def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
-                     ) -> ml_collections.ConfigDict:
-  """Sets ``c`` (a pipeline or scorer config) to the deviation scorer on certain orderings."""
-  c.model.scorer = ml_collections.ConfigDict(dict(backbone="deviation", depth=4,
-                                                  antisymmetric=False, feature_set=feature_set))
-  c.data.tier_mode = "scaled"
-  c.train.ranking_scope = "tier"
-  c.data.scaled_tier_batch_size = 0  # its tiers are scaled ones already
-  return c
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
@@ -58,8 +47,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """
   parts = arg.split(",") if arg else []
   if parts and parts[0] in CERTAIN:
-    c = get_config(",".join(parts[1:])) if CERTAIN[parts[0]] == "scorer" else pipeline.get_config(
-        ",".join(parts[1:]))
+    rest = ",".join(parts[1:])
+    c = get_config(rest) if CERTAIN[parts[0]] == "scorer" else pipeline.get_config(
+        "stats," + rest if rest else "stats")
     return certain_orders(c)
   if parts and parts[0] == "pipeline_deviation":
     c = deviation_scorer(pipeline.get_config(",".join(parts[1:])))
@@ -72,7 +62,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if len(parts) > 1:
     raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'deviation,' or "
                      f"'deviation_pooled,'; got {arg!r}.")
-  c = pipeline.get_config(parts[0] if parts else "")
+  c = pipeline.get_config("stats," + parts[0] if parts else "stats")
   c.task = "scorer"
   c.train.map_weight = 0.0
   return deviation_scorer(c, DEVIATION_VARIANTS[variant]) if variant else c
