@@ -13,7 +13,7 @@ One call from weights to numbers (``jiqa.api``)::
 
   model = jiqa.load()                         # the weights shipped with jiqa
   model.score(distorted, reference)           # higher is better, 0 = identical
-  model.preference(a, b, reference=None)      # P(a better than b)
+  model.preference(a, b, reference=ref)       # P(a better than b)
   model.maps(reference, distorted).describe() # which distortion, how strong, where
 
 Subpackages are imported lazily (``jiqa.gmc`` etc. load on first access) so

@@ -141,6 +141,7 @@ class Model:
     self._graphdef, self._state = nnx.split(models)
     self.has_scorer = models.scorer is not None
     self.has_maps = models.map_predictor is not None
+    self.symmetric = bool(getattr(models.scorer, "symmetric", False))
     strides = [m.stride for m in (models.scorer, models.map_predictor) if m is not None]
     self.stride = int(np.lcm.reduce(strides)) if strides else 1
     graphdef = self._graphdef
@@ -197,7 +198,9 @@ class Model:
     """``P(a is better than b)``: ``sigmoid(s(a | r) - s(b | r))`` with a reference.
 
     Without a reference the two images are compared with each other:
-    ``sigmoid(s(a | b) - s(b | a))``, so ``preference(a, b) = 1 - preference(b, a)``.
+    ``sigmoid(s(a | b) - s(b | a))``, so ``preference(a, b) = 1 - preference(b, a)``;
+    a symmetric scorer (the shipped :class:`~jiqa.models.DeviationScorer`, which
+    measures the deviation from a reference) refuses this with a ``ValueError``.
 
     Returns:
       A float in ``[0, 1]`` for one pair, else an ``(N,)`` array.
@@ -213,6 +216,9 @@ class Model:
       sb = np.array([float(v[0]) for v in self._per_image(self._score, rb, xb)])
       p = 1.0 / (1.0 + np.exp(-(sa - sb)))
       return float(p[0]) if single_a and single_b else p
+    if self.symmetric:
+      raise ValueError("reference: this model's scorer is symmetric (a deviation from a "
+                       "reference, s(a | b) = s(b | a)); pass reference= to compare a and b.")
     pa, pb, single = _pairs(a, b, ("a", "b"))
     d = np.array([float(v[0]) for v in self._per_image(self._sym_score, pa, pb)])
     p = 1.0 / (1.0 + np.exp(-2.0 * d))

@@ -8,20 +8,31 @@ import jiqa
 from jiqa import api, pretrained
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-  """A small randomly initialised pipeline model, exported and loaded back like shipped weights."""
+def _exported(tmp_path_factory, spec):
+  """A small randomly initialised model of ``spec``, exported and loaded back like shipped weights."""
   import jax
   from flax import nnx
 
   from jiqa.configs import load_config_file
   from jiqa.training import state as state_lib
 
-  cfg = load_config_file("pipeline:smoke")
+  cfg = load_config_file(spec)
   models = state_lib.build_models(cfg, num_types=25, rngs=nnx.Rngs(jax.random.key(7, impl="rbg")))
   folder = tmp_path_factory.mktemp("weights")
   pretrained.export(models, cfg, folder)
   return jiqa.load(folder)
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+  """The shipped kind of model (the pipeline's default: a symmetric deviation scorer)."""
+  return _exported(tmp_path_factory, "pipeline:smoke")
+
+
+@pytest.fixture(scope="module")
+def stats_model(tmp_path_factory):
+  """The reference-anchored stats scorer (``pipeline:stats``), which has a reference-free mode."""
+  return _exported(tmp_path_factory, "pipeline:stats,smoke")
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +83,33 @@ def test_integer_and_pil_inputs_follow_one_rule(model, pair):
     model.score(noisy, ref * 255.0)  # float outside [0, 1]
 
 
-def test_identity_scores_zero_and_preference_is_consistent(model, pair):
+@pytest.mark.parametrize("which", ["model", "stats_model"])
+def test_identity_scores_zero_and_preference_is_consistent(which, pair, request):
+  model = request.getfixturevalue(which)
   ref, noisy = pair
   assert abs(model.score(ref, ref)) < 1e-6
+  with_ref = model.preference(noisy, ref, reference=ref)
+  expected = 1 / (1 + np.exp(-(model.score(noisy, ref) - model.score(ref, ref))))
+  np.testing.assert_allclose(with_ref, expected, atol=1e-6)
+  if model.symmetric:  # a deviation from a reference: s(a | b) = s(b | a)
+    with pytest.raises(ValueError, match="reference"):
+      model.preference(noisy, ref)
+    return
   p = model.preference(noisy, ref)
   q = model.preference(ref, noisy)
   assert 0.0 <= p <= 1.0
   np.testing.assert_allclose(p + q, 1.0, atol=1e-6)
-  with_ref = model.preference(noisy, ref, reference=ref)
-  expected = 1 / (1 + np.exp(-(model.score(noisy, ref) - model.score(ref, ref))))
-  np.testing.assert_allclose(with_ref, expected, atol=1e-6)
+
+
+def test_shipped_kind_is_symmetric_and_ranks_noise_levels(model, stats_model, pair):
+  """The deviation scorer (even at its prior) orders noise levels; the stats one is not symmetric."""
+  ref, _ = pair
+  assert model.symmetric and not stats_model.symmetric
+  rng = np.random.default_rng(2)
+  noise = rng.normal(size=ref.shape)
+  batch = np.stack([np.clip(ref + s * noise, 0, 1) for s in (0.01, 0.05, 0.1, 0.2)])
+  scores = model.score(batch.astype(np.float32), ref)
+  assert np.all(np.diff(scores) < 0) and scores[0] < 0
 
 
 def test_maps_are_named_cropped_back_and_antisymmetric(model, pair):

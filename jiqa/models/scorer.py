@@ -85,7 +85,15 @@ class RelationalScorer(nnx.Module):
   """
 
   antisymmetric: bool = True
+  # Symmetric scorers (s(r | x) = s(x | r)) measure how far an image is from a reference, not
+  # which of two images is the distorted one: they have no reference-free mode.
+  symmetric: bool = False
   stride: int = 1
+
+  def _need_direction(self, what: str) -> None:
+    if self.symmetric:
+      raise ValueError(f"{what}: {type(self).__name__} is symmetric (s(r | x) = s(x | r)); it "
+                       "needs a reference (pass reference=) and has no reference-free mode.")
 
   def _head(self, in_dim: int, hidden: int, rngs: nnx.Rngs) -> None:
     self.fc1 = nnx.Linear(in_dim, hidden, rngs=rngs)
@@ -144,6 +152,7 @@ class RelationalScorer(nnx.Module):
     """
     a, b = backbones.check_pair(a, b)
     if reference is None:
+      self._need_direction("reference")
       return jax.nn.sigmoid(2.0 * self.antisymmetric_relative(b, a))
     scores = self(_tile_reference(reference, a.shape[0]), jnp.concatenate([a, b], axis=0))
     n = a.shape[0]
@@ -160,6 +169,7 @@ class RelationalScorer(nnx.Module):
       ``(n,)`` or ``(B, n)``: ``S_i = mean_{j != i} s_a(x_i | x_j)``; each
       tier's scores sum to 0.
     """
+    self._need_direction("companion_scores")
     images = jnp.asarray(images)
     single = images.ndim == 4
     if single:
@@ -254,8 +264,9 @@ class DeviationScorer(RelationalScorer):
     ``log_scale`` only sets the loss's temperature, never the order.
 
   Not anti-symmetric: the deviations are *symmetric*, ``s(r | x) = s(x | r)``,
-  so :meth:`antisymmetric_relative` is 0 and the reference-free preference is
-  1/2 (it cannot tell which image of a pair is the distorted one).
+  so :meth:`antisymmetric_relative` is 0: it cannot tell which image of a pair
+  is the distorted one, and the reference-free preference and companion
+  scores raise ``ValueError`` (``symmetric = True``) instead of returning 1/2.
 
   Args:
     rngs: unused (every scorer takes it); the parameters start at the prior.
@@ -274,6 +285,7 @@ class DeviationScorer(RelationalScorer):
   """
 
   antisymmetric = False
+  symmetric = True
 
   def __init__(self, *, rngs: nnx.Rngs, num_scales: int = 4, feature_set: str = "base",
                init_scale: float = 50.0):

@@ -87,9 +87,46 @@ def build_models(config: ml_collections.ConfigDict, *, num_types: int, rngs: nnx
   return Models(map_predictor, scorer)
 
 
+def clip_by_model_norm(max_norm: float) -> optax.GradientTransformation:
+  """Clips each model's gradient (each top-level key of the tree) by its own global norm.
+
+  ``optax.clip_by_global_norm`` on the gradient of every leaf under one
+  top-level key (``"map_predictor"``, ``"scorer"``) at a time: two models that
+  share no parameter then train as they would alone (with one global norm, a
+  change of the scorer changes every step of the map predictor).
+
+  Example:
+    >>> g = {"a": {"w": jnp.array([3.0, 4.0])}, "b": {"w": jnp.array([0.3, 0.4])}}
+    >>> u, _ = clip_by_model_norm(1.0).update(g, optax.EmptyState())
+    >>> [round(float(x), 6) for x in jnp.concatenate([u["a"]["w"], u["b"]["w"]])]
+    [0.6, 0.8, 0.3, 0.4]
+  """
+  if not max_norm > 0:
+    raise ValueError(f"max_norm must be > 0; got {max_norm}.")
+
+  def update_fn(updates, state, params=None):
+    del params
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(updates)
+    groups: dict[Any, list[int]] = {}
+    for i, (path, _) in enumerate(leaves):
+      groups.setdefault(path[0] if path else None, []).append(i)
+    out = [leaf for _, leaf in leaves]
+    for idx in groups.values():
+      norm = optax.tree.norm([out[i] for i in idx])
+      scale = jnp.where(norm < max_norm, 1.0, max_norm / norm)
+      for i in idx:
+        out[i] = (out[i] * scale).astype(out[i].dtype)
+    return jax.tree_util.tree_unflatten(treedef, out), state
+
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
+
+
 def make_optimizer(config: ml_collections.ConfigDict, *, total_steps: int
                    ) -> optax.GradientTransformation:
-  """AdamW with linear warm-up and cosine decay, after global-norm clipping.
+  """AdamW with linear warm-up and cosine decay, after gradient-norm clipping.
+
+  The clipping is by the global norm of all gradients, or, with
+  ``optim.clip_per_model`` true, by each model's own (:func:`clip_by_model_norm`).
 
   Example:
     >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,
@@ -109,7 +146,9 @@ def make_optimizer(config: ml_collections.ConfigDict, *, total_steps: int
   schedule = optax.warmup_cosine_decay_schedule(
       init_value=0.0, peak_value=o.learning_rate, warmup_steps=warmup,
       decay_steps=max(total_steps, warmup + 1), end_value=o.learning_rate * 0.05)
-  return optax.chain(optax.clip_by_global_norm(o.clip_norm),
+  clip = (clip_by_model_norm(o.clip_norm) if o.get("clip_per_model", False)
+          else optax.clip_by_global_norm(o.clip_norm))
+  return optax.chain(clip,
                      optax.adamw(schedule, weight_decay=o.weight_decay))
 
 

@@ -40,27 +40,50 @@ def test_config_is_consistent(name, arg):
 
 
 @pytest.mark.parametrize("arg", ["huge", "relational,huge", "smoke,relational",
-                                 "relational,smoke,full", "typehead"])
+                                 "relational,smoke,full", "typehead", "stats,relational",
+                                 "smoke,stats"])
 def test_unknown_arg_rejected(arg):
   with pytest.raises(ValueError, match="arg"):
     get_config("pipeline", arg)
 
 
 def test_relational_variant_changes_only_the_map_predictor_and_its_data():
-  base, former = get_config("pipeline", ""), get_config("pipeline", "relational")
-  assert (base.model.map.inputs, former.model.map.inputs) == ("context", "relational")
-  assert base.train.map_smooth is False and "map_smooth" not in former.train
-  for c in (base, former, get_config("pipeline", "full")):  # certain orders for the scorer
+  stats, former = get_config("pipeline", "stats"), get_config("pipeline", "relational")
+  assert (stats.model.map.inputs, former.model.map.inputs) == ("context", "relational")
+  assert stats.train.map_smooth is False and "map_smooth" not in former.train
+  for c in (stats, former, get_config("pipeline", "stats,full")):  # certain orders for the scorer
     assert c.data.scaled_tier_batch_size == c.data.tier_batch_size and c.train.scaled_weight == 4
-  assert "scaled_tier_batch_size" not in get_config("pipeline", "smoke").data
-  assert base.model.map.image_head == "signature" and base.train.map_type_weight == 1.0
+  assert "scaled_tier_batch_size" not in get_config("pipeline", "stats,smoke").data
+  assert stats.model.map.image_head == "signature" and stats.train.map_type_weight == 1.0
   assert "image_head" not in former.model.map and former.train.map_type_weight == 0.0
-  assert (base.data.single_size, former.data.single_size) == (4, 0)
+  assert (stats.data.single_size, former.data.single_size) == (4, 0)
   assert get_config("pipeline", "full").data.single_size == 32
   assert get_config("pipeline", "smoke").data.single_size == 0
-  assert former.model.scorer == base.model.scorer and former.train.steps == base.train.steps
-  assert former.data.scaled_pristine == base.data.scaled_pristine
-  assert base.eval.kadid_cells and not get_config("pipeline", "smoke").eval.kadid_cells
+  assert former.model.scorer == stats.model.scorer and former.train.steps == stats.train.steps
+  assert former.data.scaled_pristine == stats.data.scaled_pristine
+  assert stats.eval.kadid_cells and not get_config("pipeline", "smoke").eval.kadid_cells
+
+
+@pytest.mark.parametrize("size", ["", "smoke", "full"])
+def test_default_scorer_is_the_deviation_scorer_on_certain_orders_only(size):
+  """Issue 10: the default differs from "stats" in the scorer and its tiers, nothing else."""
+  base, stats = get_config("pipeline", size), get_config("pipeline", f"stats,{size}" if size
+                                                         else "stats")
+  assert dict(base.model.scorer) == dict(backbone="deviation", depth=4, antisymmetric=False,
+                                         feature_set="base")
+  assert (base.data.tier_mode, base.train.ranking_scope) == ("scaled", "tier")
+  assert base.data.get("scaled_tier_batch_size", 0) == 0  # no mixed (nominal-severity) tiers
+  for part, name in (("model", "map"), ("data", "batch_size"), ("data", "single_size"),
+                     ("data", "crop_size"), ("data", "tier_batch_size"), ("data", "tier_size"),
+                     ("train", "map_weight"), ("train", "map_type_weight")):
+    assert base[part][name] == stats[part][name], (part, name)
+  assert base.optim.learning_rate == stats.optim.learning_rate
+  assert base.eval == stats.eval and base.engine == stats.engine
+  assert stats.model.scorer.backbone == "stats" and stats.data.tier_mode == "mixed"
+  # Per-model clipping: the map predictor trains as it would alone, whatever the scorer.
+  assert base.optim.clip_per_model and "clip_per_model" not in stats.optim
+  assert (base.train.steps, stats.train.steps) == ({"": 2400, "smoke": 3, "full": 100_000}[size],
+                                                   {"": 1400, "smoke": 3, "full": 100_000}[size])
 
 
 @pytest.mark.slow
