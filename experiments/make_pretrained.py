@@ -28,6 +28,10 @@ def _table(rows: list[list], head: list[str]) -> list[str]:
   return out
 
 
+def _scope(cfg: dict) -> str:
+  return "within each tier" if cfg["train"].get("ranking_scope") == "tier" else "over the batch"
+
+
 def _fmt(v) -> str:
   return f"{v:.3f}" if isinstance(v, float) else "-" if v is None else str(v)
 
@@ -69,7 +73,8 @@ def model_card(report: dict, *, command: str, kadid: dict | None = None) -> str:
             f"- models: map predictor {cfg['model']['map']}, scorer {cfg['model']['scorer']}",
             f"- steps: {cfg['train']['steps']}, crops {cfg['data']['crop_size']} px, "
             f"batch {cfg['data']['batch_size']} triplets + {cfg['data']['tier_batch_size']} "
-            f"tiers of {cfg['data']['tier_size']}"
+            f"{cfg['data'].get('tier_mode', 'mixed')} tiers of {cfg['data']['tier_size']} "
+            f"(ranked {_scope(cfg)})"
             + (f" + {cfg['data']['scaled_tier_batch_size']} scaled tiers of "
                f"{cfg['data']['tier_size'] + bool(cfg['data'].get('scaled_pristine'))} "
                f"(weight {cfg['train'].get('scaled_weight', 1.0)})"

@@ -1,6 +1,7 @@
 """Scorer variants side by side: which ordering signal, on certain orderings of held-out photos.
 
   python -m experiments.scorer_variants --out DIR [--tiers 256] [--steps 300] [--kadid]
+      [--model NAME=PATH ...]
 
 The :class:`jiqa.models.DeviationScorer` has no stem to learn (its deviations
 are fixed functions of the pair), so its training on tiers reduces to fitting
@@ -83,6 +84,9 @@ def _parser():
                  help="fit, then only the KADID yardstick (no engine figures; implies --kadid; "
                       "writes variants_kadid.json)")
   p.add_argument("--kadid_size", default="384,512", help="KADID-like H,W")
+  p.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                 help="also score with the model at PATH (jiqa.load: exported weights or a run "
+                      "folder) under NAME; repeatable")
   p.add_argument("--eval_crops", type=int, default=0,
                  help="held-out crops per photo (0: the config's eval.crops_per_image)")
   return p
@@ -276,6 +280,12 @@ def eval_data(config, pool, i, eval_crops, out):
 
 def main(argv=None) -> int:
   a = _parser().parse_args(argv)
+  extra = {}
+  for spec in a.model:
+    name, sep, path = spec.partition("=")
+    if not (sep and name and path) or not os.path.isdir(path):
+      raise SystemExit(f"--model: expected NAME=PATH with PATH a folder; got {spec!r}.")
+    extra[name] = path
   os.makedirs(a.out, exist_ok=True)
   from flax import nnx
 
@@ -362,6 +372,10 @@ def main(argv=None) -> int:
   shipped = jiqa.load()
   predictors = {"shipped": lambda r, x: np.asarray(
       _chunks(lambda rr, xx: jnp.asarray(shipped.score(xx, rr)), r, x), np.float64)}
+  for name, path in extra.items():
+    m = jiqa.load(path)
+    predictors[name] = (lambda m: lambda r, x: np.asarray(
+        _chunks(lambda rr, xx: jnp.asarray(m.score(xx, rr)), r, x), np.float64))(m)
   predictors.update({f"deviation:{n}": deviation_model(p) for n, p in variants.items()})
   for n in eval_lib.FR_METRICS:
     f = jax.jit(getattr(metrics, n))

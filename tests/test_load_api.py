@@ -9,7 +9,7 @@ from jiqa import api, pretrained
 
 
 def _exported(tmp_path_factory, spec):
-  """A small randomly initialised model of ``spec``, exported and loaded back like shipped weights."""
+  """A small random model of ``spec``, exported and loaded back like shipped weights."""
   import jax
   from flax import nnx
 
@@ -102,7 +102,7 @@ def test_identity_scores_zero_and_preference_is_consistent(which, pair, request)
 
 
 def test_shipped_kind_is_symmetric_and_ranks_noise_levels(model, stats_model, pair):
-  """The deviation scorer (even at its prior) orders noise levels; the stats one is not symmetric."""
+  """The deviation scorer (even at its prior) orders noise levels; the stats one is not."""
   ref, _ = pair
   assert model.symmetric and not stats_model.symmetric
   rng = np.random.default_rng(2)

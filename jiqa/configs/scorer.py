@@ -20,8 +20,10 @@ engine data (``deviation:base:prior``).
 
 ``"certain"`` (alone or before a size) is the stats scorer alone with scaled
 tiers beside the mixed ones (:func:`jiqa.configs.pipeline.certain_orders`, weight
-4); ``"pipeline_certain"`` the main job with them, which is now the pipeline's
-default (``"pipeline_certain"`` kept so older commands run).
+4); ``"pipeline_certain"`` the main job with them (``pipeline:stats``, the
+default until 2026-12-06; kept so older commands run). The scorer alone (``""``,
+``"smoke"``, ``"full"``) is the stats scorer; the pipeline's default scorer is
+:func:`jiqa.configs.pipeline.deviation_scorer` (``"deviation"`` here).
 """
 
 import ml_collections

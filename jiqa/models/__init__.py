@@ -4,10 +4,11 @@
 * :class:`RelationalScorer` — the interface of the relational scorers,
   ``scorer(reference, images) = s(images | reference)`` with a pairwise
   preference and a reference-free "companions" mode; its five models are
-  :class:`ReferenceAnchoredScorer` (the shipped default, not anti-symmetric),
-  :class:`AntisymmetricStatsScorer`, :class:`EncoderScorer` and
-  :class:`MapFeatureScorer` (anti-symmetric) and :class:`DeviationScorer`
-  (monotone in fixed perceptual deviations); :func:`make_scorer` builds one
+  :class:`DeviationScorer` (the shipped default: monotone in fixed perceptual
+  deviations, symmetric, so without the reference-free mode),
+  :class:`ReferenceAnchoredScorer` (the default until 2026-12-06, not
+  anti-symmetric), :class:`AntisymmetricStatsScorer`, :class:`EncoderScorer` and
+  :class:`MapFeatureScorer` (anti-symmetric); :func:`make_scorer` builds one
   from ``config.model.scorer``'s keys.
 * :mod:`jiqa.models.backbones` — the U-Net (default) and small ViT backbones.
 

@@ -17,7 +17,8 @@ sum_{j != i} s_a(x_i | x_j)`` with ``s_a`` the anti-symmetric part
 The five models (:func:`make_scorer` builds one from ``config.model.scorer``):
 
 * :class:`ReferenceAnchoredScorer` (``backbone="stats", antisymmetric=False``,
-  the shipped configs' default) — **not** anti-symmetric:
+  the shipped configs' default until 2026-12-06, ``pipeline:stats``) — **not**
+  anti-symmetric:
   ``s(x | r) = u(P(r -> x)) - u(P(r -> r))`` with ``P`` the pooled relational
   statistics of :class:`~jiqa.models.pair_stats.StatsStem` and ``u`` an MLP.
   The reference is trusted as such: ``s(r | r) = 0``, but ``s(r | x) != -s(x |
@@ -35,11 +36,13 @@ The five models (:func:`make_scorer` builds one from ``config.model.scorer``):
 * :class:`DeviationScorer` (``backbone="deviation", antisymmetric=False``):
   ``s(x | r) = -c * sum_k w_k d_k(r, x)`` on the perceptual deviations of
   :mod:`jiqa.models.deviations` with positive weights summing to 1: pristine
-  best and monotone in every deviation by construction; symmetric.
+  best and monotone in every deviation by construction; symmetric. The
+  shipped default since 2026-12-06 (issue 10: it orders KADID-10k's cells
+  better than PSNR, SSIM and MS-SSIM; see ``jiqa/configs/pipeline.py``).
 
 For the anti-symmetric models ``s(r | x) = -s(x | r)`` and ``s(r | r) = 0``: a
 score of 0 means "as good as ``r``", negative "worse". Why the anchored form
-is the default: the anti-symmetric forms must also work out *which* image of
+was preferred to them: the anti-symmetric forms must also work out *which* image of
 the pair is distorted, while magnitude features (error energy, structure loss)
 are symmetric and enter only through products with direction cues (the measured
 comparison is quoted in ``benchmarks/training.py``'s docstring).

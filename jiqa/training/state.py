@@ -126,7 +126,8 @@ def make_optimizer(config: ml_collections.ConfigDict, *, total_steps: int
   """AdamW with linear warm-up and cosine decay, after gradient-norm clipping.
 
   The clipping is by the global norm of all gradients, or, with
-  ``optim.clip_per_model`` true, by each model's own (:func:`clip_by_model_norm`).
+  ``optim.clip_per_model`` true, by each model's own
+  (:func:`clip_by_model_norm`).
 
   Example:
     >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,

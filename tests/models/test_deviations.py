@@ -112,8 +112,15 @@ def test_scorer_pristine_best_monotone_in_noise_and_weights():
   sc = np.asarray(s(a[0], x))
   assert sc[0] == 0 and np.all(np.diff(sc) < 0), sc
   np.testing.assert_allclose(float(s.weights().sum()), 1.0, rtol=1e-6)
-  # Symmetric, so the reference-free preference is 1/2.
-  np.testing.assert_allclose(np.asarray(s.preference(x[1:2], x[3:4])), 0.5)
+  # Symmetric: s(r | x) = s(x | r), so the reference-free modes are refused, not 1/2.
+  np.testing.assert_allclose(np.asarray(s(x[3:4], x[1:2])), np.asarray(s(x[1:2], x[3:4])),
+                             rtol=1e-6)
+  with pytest.raises(ValueError, match="reference"):
+    s.preference(x[1:2], x[3:4])
+  with pytest.raises(ValueError, match="companion_scores"):
+    s.companion_scores(x[:3])
+  p = np.asarray(s.preference(x[1:2], x[3:4], reference=a[0]))  # with the reference: fine
+  assert p.shape == (1,) and p[0] > 0.5
 
 
 def test_make_scorer_and_config():
