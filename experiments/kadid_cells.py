@@ -83,6 +83,12 @@ def tables(result: dict) -> str:
                  f"{_fmt(p['gmc']['PLCC'])} | {_fmt(p['gmc']['SRCC'])} | {_fmt(p['gmc']['KRCC'])} | "
                  f"{_fmt(wm['mean_spearman'])} | {wm['strict_share']:.2f} | "
                  f"{_fmt(ws['mean_spearman'])} | {ws['strict_share']:.2f} |")
+  diffs = [(n, o, d) for n, ds in result.get("differences", {}).items() for o, d in ds.items()]
+  if diffs:
+    lines += ["", "Cell Spearman differences, 95% paired bootstrap over the cells",
+              "| predictor | minus | difference | interval |", "|---|---|---|---|"]
+    lines += [f"| {n} | {o} | {d['difference']:+.3f} | [{d['low']:+.3f}, {d['high']:+.3f}] |"
+              for n, o, d in diffs]
   lines += ["", "Engine fidelity: cell-mean PSNR (dB), engine on these photos vs KADID (81 contents)",
             "| type | mean abs gap | gaps L1..L5 (engine - KADID) |", "|---|---|---|"]
   for n, f in result["fidelity"].items():

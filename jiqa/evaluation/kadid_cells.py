@@ -54,7 +54,8 @@ import numpy as np
 
 from jiqa.distortions import brightness, sharpness
 from jiqa.distortions.spec import KADID_LEVELS
-from jiqa.evaluation.kadid_figures import fidelity, within_type  # noqa: F401 (API)
+from jiqa.evaluation.kadid_figures import (fidelity, spearman_difference,  # noqa: F401 (API)
+                                           within_type)
 from jiqa.metrics import correlation
 
 N_CONTENTS, N_TYPES, N_LEVELS = 81, 25, 5
@@ -281,7 +282,9 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
              size: tuple[int, int] = KADID_SIZE, seed: int = 0, quantize: bool = True,
              reference: str | os.PathLike | None = None, gmc_samples: int = 50,
              types: Sequence[str] | None = None, progress: bool = True,
-             batch_cells: int = 25) -> dict:
+             batch_cells: int = 25,
+             compare_to: Sequence[str] = ("psnr", "ssim", "ms_ssim", "gmsd"),
+             resamples: int = 2000) -> dict:
   """The KADID cell yardstick and the engine's fidelity on ``images`` (JSON-ready).
 
   Args:
@@ -297,11 +300,16 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
     progress: show a tqdm bar over the images.
     batch_cells: distorted images per predictor call (rounded down to whole
       types; the cells of one image are made in one call).
+    compare_to: the predictors every other one is compared with (those present):
+      Spearman difference and its paired bootstrap interval over the cells
+      (:func:`~jiqa.evaluation.kadid_figures.spearman_difference`).
+    resamples: bootstrap resamples of those intervals.
 
   Returns:
     ``{"cells": {...}, "predictors": {name: {"cell_means", "spearman", "pearson",
-    "kendall", "gmc", "within_type": {"mos", "severity"}}}, "gmc": <jiqa.gmc.evaluate
-    result>, "fidelity": {type: ...}, "scores": {name: (images, 25, 5) lists},
+    "kendall", "gmc", "within_type": {"mos", "severity"}}}, "differences": {name: {other:
+    {"difference", "low", "high"}}}, "gmc": <jiqa.gmc.evaluate result>, "fidelity": {type:
+    ...}, "scores": {name: (images, 25, 5) lists},
     "engine_psnr": (images, 25, 5) list, ...}``.
 
   Example:
@@ -379,6 +387,10 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
         "gmc": {k: g["models"][n][k]["gmc"] for k in g["methods"]},
         "within_type": {"mos": within_type(m, mos, types),
                         "severity": within_type(m, -severity, types)}}
+  result["differences"] = {
+      n: {o: spearman_difference(means[n], means[o], mos, resamples=resamples, seed=seed)
+          for o in compare_to if o in means and o != n}
+      for n in means if n not in compare_to and np.ptp(means[n]) > 0}
   result["gmc"] = g
   result["fidelity"] = fidelity(psnr.mean(axis=0), np.minimum(kadid["psnr"], PSNR_CAP).mean(0),
                                 types)

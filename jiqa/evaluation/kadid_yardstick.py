@@ -107,6 +107,9 @@ def summary_lines(result: dict) -> list[str]:
     KADID-10k cells (human MOS, evaluation only) on 1 held-out photos at 8x8, 125 cells:
     predictor   Spearman Pearson Kendall  level-rho strict-levels
     psnr           0.500   0.400   0.300      1.000          1.00
+    >>> r["differences"] = {"scorer": {"psnr": {"difference": .1, "low": .02, "high": .2}}}
+    >>> summary_lines(r)[-1]
+    'scorer minus each metric, cell Spearman (95% paired bootstrap over cells): psnr +0.100 [+0.020, +0.200]'
   """
   if "skipped" in result:
     return [f"KADID-10k cells: skipped ({result['skipped']})"]
@@ -119,4 +122,9 @@ def summary_lines(result: dict) -> list[str]:
     w = p["within_type"]["severity"]
     lines.append(f"{n:<10}{f(p['spearman']):>10}{f(p['pearson'])}{f(p['kendall'])}"
                  f"{f(w['mean_spearman']):>11}{w['strict_share']:>14.2f}")
+  for n, diffs in result.get("differences", {}).items():
+    if diffs:
+      lines.append(f"{n} minus each metric, cell Spearman (95% paired bootstrap over cells): "
+                   + ", ".join(f"{o} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+                               for o, d in diffs.items()))
   return lines

@@ -113,7 +113,17 @@ def small_result(kadid_csv):
   with warnings.catch_warnings():  # GMC's note on a 12-point surface
     warnings.filterwarnings("ignore", ".*overshoots", RuntimeWarning)
     return kc.evaluate(_photos(), preds, size=(24, 32), seed=3, types=TYPES, gmc_samples=12,
-                       reference=kadid_csv, progress=False)
+                       reference=kadid_csv, progress=False, compare_to=("neg_mse",),
+                       resamples=300)
+
+
+def test_differences_against_the_compared_predictors(small_result):
+  assert list(small_result["differences"]) == ["mae"]  # every predictor not compared to
+  d = small_result["differences"]["mae"]["neg_mse"]
+  p = small_result["predictors"]
+  assert d["difference"] == pytest.approx(p["mae"]["spearman"] - p["neg_mse"]["spearman"],
+                                          abs=1e-9)
+  assert d["low"] <= d["difference"] <= d["high"]
 
 
 def test_cell_means_are_plain_means(small_result):
