@@ -25,8 +25,9 @@ The decision rule (fixed in commit 67356aa before any variant was measured):
    reported as failing.
 
 Run of 2026-12-06 (1400 steps each): weight 4 was picked (scaled 0.984 /
-0.996, mixed 0.855 / 0.900); it is the pipeline's default
-(:func:`jiqa.configs.pipeline.certain_orders`).
+0.996, mixed 0.855 / 0.900); it is the stats scorer's setting
+(:func:`jiqa.configs.pipeline.certain_orders`, ``pipeline:stats``; the pipeline's
+default scorer since 2026-12-06 is the deviation scorer, on scaled tiers only).
 """
 
 from __future__ import annotations
