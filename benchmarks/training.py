@@ -12,7 +12,7 @@ for a CPU try. Timings taken while other work runs are noisy.
 Scorer forms compared (measured earlier, quoted here from jiqa.models.scorer's
 former docstring, not re-run by this script): on the same 64x64 mixed tiers (22
 types, 400 steps, batch-wide pairwise loss), held-out pairwise accuracy was
-0.876 for the reference-anchored stats scorer (the shipped default), 0.665 for
+0.876 for the reference-anchored stats scorer (the default then), 0.665 for
 the anti-symmetric stats scorer and 0.571 for the U-Net encoder scorer (PSNR
 0.738, SSIM 0.770 on those tiers).
 """
