@@ -389,7 +389,7 @@ def evaluate(images: Mapping[str, np.ndarray] | Sequence[np.ndarray],
                         "severity": within_type(m, -severity, types)}}
   result["differences"] = {
       n: {o: spearman_difference(means[n], means[o], mos, resamples=resamples, seed=seed)
-          for o in compare_to if o in means and o != n}
+          for o in compare_to if o in means and o != n and np.ptp(means[o]) > 0}
       for n in means if n not in compare_to and np.ptp(means[n]) > 0}
   result["gmc"] = g
   result["fidelity"] = fidelity(psnr.mean(axis=0), np.minimum(kadid["psnr"], PSNR_CAP).mean(0),
