@@ -80,6 +80,9 @@ def _parser():
   p.add_argument("--data_only", type=int, default=-1,
                  help="only make (cache) the held-out data of split 0 or 1, then exit "
                       "(a process of its own: the engine's peak memory is not kept)")
+  p.add_argument("--size", default="", choices=["", "full"],
+                 help="the pipeline config size whose data (pool, crops, tier size) the "
+                      "training tiers use: '' (the CPU default, 64 px crops) or 'full' (256 px)")
   p.add_argument("--kadid_only", action="store_true",
                  help="fit, then only the KADID yardstick (no engine figures; implies --kadid; "
                       "writes variants_kadid.json)")
@@ -298,7 +301,7 @@ def main(argv=None) -> int:
 
   eval_lib = importlib.import_module("jiqa.evaluation.evaluate")  # the package's name is a function
   t0 = time.perf_counter()
-  config = pipeline.get_config("")
+  config = pipeline.get_config(a.size)
   pool = loop.load_pool(config)
   if a.data_only >= 0:
     eval_data(config, pool, a.data_only, a.eval_crops, a.out)
@@ -307,7 +310,7 @@ def main(argv=None) -> int:
   key = jax.random.key(0)
   d = config.data
   train = {}
-  cache = os.path.join(a.out, f"train_tiers_{a.tiers}.npz")  # the drawn tiers (not features)
+  cache = os.path.join(a.out, f"train_tiers_{a.tiers}{'_' + a.size if a.size else ''}.npz")
   if os.path.isfile(cache):
     z = np.load(cache)
     drawn = {m: [z[f"{m}_{j}"] for j in range(4)] for m in ("scaled", "mixed")}
