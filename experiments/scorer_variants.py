@@ -372,13 +372,10 @@ def main(argv=None) -> int:
     c = cols[feature_set]
     return lambda r, x: (np.float32(0.0) - scale * (pooled(r, x)[:, c] @ w)).astype(np.float64)
 
-  shipped = jiqa.load()
-  predictors = {"shipped": lambda r, x: np.asarray(
-      _chunks(lambda rr, xx: jnp.asarray(shipped.score(xx, rr)), r, x), np.float64)}
-  for name, path in extra.items():
-    m = jiqa.load(path)
-    predictors[name] = (lambda m: lambda r, x: np.asarray(
-        _chunks(lambda rr, xx: jnp.asarray(m.score(xx, rr)), r, x), np.float64))(m)
+  # Loaded models score each image on its own (jiqa.Model.score), so no chunking is needed.
+  models = {"shipped": jiqa.load(), **{n: jiqa.load(path) for n, path in extra.items()}}
+  predictors = {n: (lambda m: lambda r, x: np.asarray(m.score(x, r), np.float64))(m)
+                for n, m in models.items()}
   predictors.update({f"deviation:{n}": deviation_model(p) for n, p in variants.items()})
   for n in eval_lib.FR_METRICS:
     f = jax.jit(getattr(metrics, n))
