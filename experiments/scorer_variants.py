@@ -365,8 +365,8 @@ def main(argv=None) -> int:
     feature_set, params = spec
     sc = DeviationScorer(num_scales=a.num_scales, feature_set=feature_set, rngs=nnx.Rngs(0))
     if params is not None:
-      sc.theta.value = jnp.asarray(params["theta"])
-      sc.log_scale.value = jnp.asarray(params["log_scale"])
+      sc.theta[...] = jnp.asarray(params["theta"])
+      sc.log_scale[...] = jnp.asarray(params["log_scale"])
     w = np.asarray(sc.weights(), np.float32)
     scale = np.float32(np.exp(np.asarray(sc.log_scale.value)))
     c = cols[feature_set]

@@ -108,7 +108,7 @@ def test_scorer_pristine_best_monotone_in_noise_and_weights():
   levels = jnp.array([0.0, 0.02, 0.05, 0.1, 0.2])
   x = jnp.clip(a + levels[:, None, None, None] * noise, 0, 1)
   s = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
-  s.theta.value = jax.random.normal(jax.random.key(5), s.theta.shape)  # any weights
+  s.theta[...] = jax.random.normal(jax.random.key(5), s.theta.shape)  # any weights
   sc = np.asarray(s(a[0], x))
   assert sc[0] == 0 and np.all(np.diff(sc) < 0), sc
   np.testing.assert_allclose(float(s.weights().sum()), 1.0, rtol=1e-6)
