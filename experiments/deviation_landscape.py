@@ -1,7 +1,8 @@
 """How far the engine's certain orders pin down the deviation scorer: random weights, two yardsticks.
 
   python -m experiments.deviation_landscape --out DIR [--samples 1500] [--eval_dir DIR]
-      [--kadid_size 384,512] [--fits NAME=variants_kadid.json ...]
+      [--size full] [--kadid_size 384,512] [--fits NAME=variants_kadid.json ...]
+      [--model NAME=PATH ...]
 
 The shipped :class:`jiqa.models.DeviationScorer` scores ``-(d @ w)``: 16 fixed
 deviations ``d`` (``feature_set="base"``, 4 scales) under positive weights
@@ -10,11 +11,14 @@ moves ``w``. This experiment asks how much the orders that training uses decide
 ``w``: it draws random weight vectors from symmetric Dirichlet distributions
 (concentrations 0.1, 0.3 and 1: from nearly one deviation to an even blend),
 adds named points (the prior ``w = 1/16``, the shipped weights, each deviation
-alone, and any fitted variants given with ``--fits``), and measures each on
+alone, any fitted variants given with ``--fits`` and the deviation scorer of any
+run or exported model given with ``--model``), and measures each on
 
 * ``E``, the engine's certain-order criterion of ``experiments.scorer_variants``
   (scaled-tier and nested accuracy, seen and held-out types, on the held-out
-  photos; its cached evaluation data is reused from ``--eval_dir``), and
+  photos at the evaluation crops of the pipeline config ``--size``: 176 px crops of
+  192 px photos by default, 256 px crops of 512 px photos with ``full``; its cached
+  evaluation data is reused from ``--eval_dir``), and
 * the Spearman correlation of its KADID-10k cell means with the cell MOS on
   the held-out photos (``jiqa.evaluation.kadid_cells``), beside PSNR, SSIM,
   MS-SSIM and GMSD on both yardsticks.
@@ -44,10 +48,15 @@ def _parser():
                  "Dirichlet concentration")
   p.add_argument("--eval_dir", default=None, help="folder of scorer_variants' evaluation "
                  "data cache (eval_data_<split>_<crops>.npz; made there when missing)")
-  p.add_argument("--eval_crops", type=int, default=32)
+  p.add_argument("--eval_crops", type=int, default=32, help="crops per held-out photo")
+  p.add_argument("--size", default="", choices=("", "full"),
+                 help="pipeline config size of E's evaluation data ('' = the CPU default)")
   p.add_argument("--kadid_size", default="384,512", help="KADID-like cell size H,W")
   p.add_argument("--fits", action="append", default=[],
                  help="NAME=PATH of a scorer_variants JSON; its 16-weight fits are added")
+  p.add_argument("--model", action="append", default=[],
+                 help="NAME=PATH of a run or exported model whose scorer is the 16-deviation "
+                      "DeviationScorer")
   p.add_argument("--seed", type=int, default=0)
   return p
 
@@ -131,17 +140,33 @@ def split_features(data: dict, featurize) -> dict:
   return out
 
 
-def named_weights(fits: list[str]) -> dict[str, np.ndarray]:
-  """The prior, the shipped weights, each deviation alone and the ``--fits`` variants."""
+def _scorer_weights(source, name: str) -> np.ndarray:
+  """The deviation weights of a model's scorer (``source`` as :func:`jiqa.load` takes it)."""
   import jax
+  from flax import nnx
 
-  from jiqa import pretrained
+  import jiqa
+  from jiqa.models import deviations
+
+  model = jiqa.load(source)
+  scorer = nnx.merge(model._graphdef, model._state).scorer
+  want = tuple(deviations.feature_names(NUM_SCALES, "base"))
+  if tuple(getattr(scorer, "feature_names", ())) != want:
+    raise SystemExit(f"--model: {name}'s scorer is not the {len(want)}-deviation "
+                     f"DeviationScorer ({type(scorer).__name__}).")
+  return np.asarray(jax.device_get(scorer.weights()), np.float64)
+
+
+def named_weights(fits: list[str], models: list[str] = ()) -> dict[str, np.ndarray]:
+  """The prior, the shipped weights, each deviation alone, ``--fits`` and ``--model``."""
   from jiqa.models import deviations
 
   names = deviations.feature_names(NUM_SCALES, "base")
-  out = {"prior": np.full(len(names), 1.0 / len(names))}
-  scorer = pretrained.load_models(None)[1].scorer
-  out["shipped"] = np.asarray(jax.device_get(scorer.weights()), np.float64)
+  out = {"prior": np.full(len(names), 1.0 / len(names)),
+         "shipped": _scorer_weights(None, "shipped")}
+  for spec in models:
+    name, _, path = spec.partition("=")
+    out[name] = _scorer_weights(path, name)
   for spec in fits:
     name, _, path = spec.partition("=")
     with open(path, encoding="utf-8") as f:
@@ -167,6 +192,11 @@ def _check_args(a):
         ok = False
     if not ok:
       raise SystemExit(f"--fits: {path!r} has no 'fits' table (not a scorer_variants JSON).")
+  for spec in a.model:
+    name, sep, path = spec.partition("=")
+    if not (sep and name and os.path.isdir(path)):
+      raise SystemExit(f"--model: expected NAME=PATH with PATH a run or exported-model folder; "
+                       f"got {spec!r}.")
   try:
     size = tuple(int(v) for v in a.kadid_size.split(","))
   except ValueError:
@@ -198,8 +228,10 @@ def _plots(out: str, result: dict) -> None:
                       marker=dict(size=3, opacity=0.4), name=f"random w, Dirichlet {a}")
   kinds = {"one deviation alone": ({n: v for n, v in named.items() if n.startswith("only:")},
                                     "o", "none", "grey"),
-           "fitted variants (--fits)": ({n: v for n, v in named.items() if ":" in n
-                                         and not n.startswith("only:")}, "s", "grey", "grey"),
+           "fitted variants and models (--fits, --model)": (
+               {n: v for n, v in named.items()
+                if n not in ("prior", "shipped") and not n.startswith("only:")},
+               "s", "grey", "grey"),
            "prior and shipped": ({n: named[n] for n in ("prior", "shipped")}, "o", "black",
                                  "black"),
            "PSNR, SSIM, MS-SSIM, GMSD": (metrics, "*", "red", "red")}
@@ -212,7 +244,8 @@ def _plots(out: str, result: dict) -> None:
     fig_h.add_scatter(x=xs, y=ys, mode="markers", text=list(group), name=label,
                       marker=dict(size=9, color=edge, symbol={"o": "circle-open", "s": "square",
                                                               "*": "star"}[marker]))
-  ax.set_xlabel("E: engine certain-order accuracy (held-out photos)")
+  ax.set_xlabel(f"E: engine certain-order accuracy (held-out photos, "
+                f"{result['eval_crop_size']} px crops)")
   ax.set_ylabel(f"KADID-10k cell Spearman ({result['kadid_size'][0]}x{result['kadid_size'][1]})")
   ax.set_title("Deviation-scorer weights: what the engine's certain orders decide")
   ax.legend(fontsize=7, loc="lower left")
@@ -264,7 +297,7 @@ def main(argv=None) -> int:
   def featurize(r, x):
     return np.asarray(sv._chunks(fn, np.asarray(r), np.asarray(x)), np.float64)
 
-  config = pipeline.get_config("")
+  config = pipeline.get_config(a.size)
   pool = loop.load_pool(config)
   eval_dir = a.eval_dir or a.out
   os.makedirs(eval_dir, exist_ok=True)
@@ -301,13 +334,14 @@ def main(argv=None) -> int:
   print(f"KADID cells featurised: {time.perf_counter() - t0:.0f} s", flush=True)
 
   rand = draw_weights(a.seed, a.samples)
-  named = named_weights(a.fits)
+  named = named_weights(a.fits, a.model)
   w_all = np.concatenate([rand, np.stack(list(named.values()))])
   e_all, mixed_all = engine_criterion_many(splits, w_all)
   k_all = cell_spearman(cells, w_all, mos)
   n = rand.shape[0]
   result = {
-      "kadid_size": list(size), "samples": a.samples, "seed": a.seed,
+      "kadid_size": list(size), "samples": a.samples, "seed": a.seed, "size": a.size,
+      "eval_crop_size": int(config.eval.crop_size), "eval_crops": a.eval_crops,
       "feature_names": deviations.feature_names(NUM_SCALES, "base"),
       "random": {"E": e_all[:n].tolist(), "kadid": k_all[:n].tolist(),
                  "mixed": mixed_all[:n].tolist(), "weights": rand.round(5).tolist(),

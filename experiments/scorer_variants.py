@@ -259,6 +259,7 @@ def eval_data(config, pool, i, eval_crops, out):
   e = config.eval
   eng = compose.run_engine_config(config, heldout=bool(i))
   crops = eval_crops or e.crops_per_image
+  os.makedirs(out, exist_ok=True)  # before the work, not after it
   ecache = os.path.join(out, f"eval_data_{i}_{crops}.npz")
   if os.path.isfile(ecache):
     return dict(np.load(ecache))

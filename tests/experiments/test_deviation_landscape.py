@@ -15,6 +15,8 @@ from experiments import deviation_landscape as dl
     (["--kadid_size", "384"], "--kadid_size"),
     (["--kadid_size", "a,b"], "--kadid_size"),
     (["--fits", "no_equals"], "--fits"),
+    (["--model", "name=/no/such/folder"], "--model"),
+    (["--size", "smoke"], None),  # argparse: exit 2 before any work
 ])
 def test_bad_arguments_are_refused_before_any_work(tmp_path, args, match):
   with pytest.raises(SystemExit, match=match):
@@ -80,3 +82,9 @@ def test_engine_criterion_by_hand():
   # nested: all three deviations 0 in both -> ties (1/2) on the two changed images.
   np.testing.assert_allclose(e[1], (2 / 3 + 1 / 2) / 2)
   np.testing.assert_allclose(mixed[1], [0.5, 0.5])  # every pair tied
+
+
+def test_shipped_scorer_weights_are_its_sixteen_positive_weights():
+  w = dl._scorer_weights(None, "shipped")
+  assert w.shape == (16,) and (w > 0).all()
+  np.testing.assert_allclose(w.sum(), 1.0, rtol=1e-6)
