@@ -177,14 +177,19 @@ def named_weights(fits: list[str], models: list[str] = ()) -> dict[str, np.ndarr
   return out
 
 
+def _name_path(spec: str, flag: str, exists, what: str) -> str:
+  """The PATH of ``NAME=PATH``, or a one-line ``SystemExit`` naming ``flag``."""
+  name, sep, path = spec.partition("=")
+  if not (sep and name and exists(path)):
+    raise SystemExit(f"{flag}: expected NAME=PATH with PATH {what}; got {spec!r}.")
+  return path
+
+
 def _check_args(a):
   if a.samples < 1:
     raise SystemExit(f"--samples: expected a positive count; got {a.samples}.")
   for spec in a.fits:
-    name, sep, path = spec.partition("=")
-    if not (sep and name and os.path.isfile(path)):
-      raise SystemExit(f"--fits: expected NAME=PATH with PATH a scorer_variants JSON file; "
-                       f"got {spec!r}.")
+    path = _name_path(spec, "--fits", os.path.isfile, "a scorer_variants JSON file")
     with open(path, encoding="utf-8") as f:
       try:
         ok = isinstance(json.load(f).get("fits"), dict)
@@ -193,10 +198,7 @@ def _check_args(a):
     if not ok:
       raise SystemExit(f"--fits: {path!r} has no 'fits' table (not a scorer_variants JSON).")
   for spec in a.model:
-    name, sep, path = spec.partition("=")
-    if not (sep and name and os.path.isdir(path)):
-      raise SystemExit(f"--model: expected NAME=PATH with PATH a run or exported-model folder; "
-                       f"got {spec!r}.")
+    _name_path(spec, "--model", os.path.isdir, "a run or exported-model folder")
   try:
     size = tuple(int(v) for v in a.kadid_size.split(","))
   except ValueError:
