@@ -38,16 +38,23 @@ def _fmt(v) -> str:
 
 def kadid_yardstick(model, config, *, progress: bool = True) -> dict:
   """The KADID-10k cell yardstick on the run's held-out photos: the model's score beside
-  PSNR, SSIM, MS-SSIM and GMSD (:func:`jiqa.evaluation.kadid_cells.evaluate`; MOS only compared)."""
+  PSNR, SSIM, MS-SSIM, GMSD and the same scorer untrained (its initialisation from
+  ``config.seed``, ``"untrained"``: what training added), with the paired differences
+  (:func:`jiqa.evaluation.kadid_cells.evaluate`; MOS only compared)."""
   import numpy as np
 
-  from jiqa import images
-  from jiqa.evaluation import kadid_cells
+  from jiqa import distortions, images
+  from jiqa.evaluation import kadid_cells, kadid_yardstick as ky
+  from jiqa.training import state as state_lib
 
   photos = images.bundled_images(tuple(config.data.holdout_images))
   predictors = dict(kadid_cells.builtin_predictors())
   predictors["jiqa"] = lambda r, d: np.asarray(model.score(d, r), np.float64)
-  return kadid_cells.evaluate(photos, predictors, progress=progress)
+  untrained = state_lib.initial_models(config, num_types=len(distortions.names())).scorer
+  if untrained is not None:
+    predictors["untrained"] = ky.scorer_predictor(untrained)
+  return kadid_cells.evaluate(photos, predictors, progress=progress,
+                              compare_to=(*kadid_cells.builtin_predictors(), "untrained"))
 
 
 def model_card(report: dict, *, command: str, kadid: dict | None = None) -> str:

@@ -48,8 +48,14 @@ def scorer_predictor(scorer, *, mesh=None) -> Predictor:
   return predict
 
 
-def run_yardstick(config, scorer, *, mesh=None, progress: bool = False) -> dict:
+def run_yardstick(config, scorer, *, mesh=None, progress: bool = False,
+                  untrained=None) -> dict:
   """The yardstick of a run's scorer on its held-out photos, beside the four metrics.
+
+  With ``untrained`` (the same scorer at its initialisation,
+  :func:`jiqa.training.initial_models`), that trivial baseline is measured too,
+  as ``"untrained"``, and the scorer's paired differences include it: what
+  training added, on the same cells.
 
   Reads ``config.eval``: ``kadid_size`` (``(H, W)``, default :data:`KADID_SIZE`),
   ``kadid_images`` (how many of the held-out photos, default all),
@@ -90,8 +96,10 @@ def run_yardstick(config, scorer, *, mesh=None, progress: bool = False) -> dict:
                      f"{wanted}.")
   predictors = {"scorer": scorer_predictor(scorer, mesh=mesh),
                 **{m: builtins[m] for m in wanted}}
+  if untrained is not None:
+    predictors["untrained"] = scorer_predictor(untrained, mesh=mesh)
   res = evaluate(photos, predictors, size=size, gmc_samples=int(e.get("kadid_gmc_samples", 30)),
-                 progress=progress)
+                 progress=progress, compare_to=(*builtins, "untrained"))
   res.pop("scores", None)
   return res
 
@@ -109,7 +117,7 @@ def summary_lines(result: dict) -> list[str]:
     psnr           0.500   0.400   0.300      1.000          1.00
     >>> r["differences"] = {"scorer": {"psnr": {"difference": .1, "low": .02, "high": .2}}}
     >>> summary_lines(r)[-1]
-    'scorer minus each metric, cell Spearman (95% paired bootstrap over cells): psnr +0.100 [+0.020, +0.200]'
+    'scorer minus each baseline, cell Spearman (95% paired bootstrap over cells): psnr +0.100 [+0.020, +0.200]'
   """
   if "skipped" in result:
     return [f"KADID-10k cells: skipped ({result['skipped']})"]
@@ -124,7 +132,7 @@ def summary_lines(result: dict) -> list[str]:
                  f"{f(w['mean_spearman']):>11}{w['strict_share']:>14.2f}")
   for n, diffs in result.get("differences", {}).items():
     if diffs:
-      lines.append(f"{n} minus each metric, cell Spearman (95% paired bootstrap over cells): "
+      lines.append(f"{n} minus each baseline, cell Spearman (95% paired bootstrap over cells): "
                    + ", ".join(f"{o} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
                                for o, d in diffs.items()))
   return lines

@@ -8,8 +8,8 @@ and a plain-text summary table.
   maps.png                 predicted vs true maps (seen types); maps_heldout_types.png
 
 into one folder; with ``config.eval.kadid_cells`` report.json also gets the
-KADID-10k cell yardstick of the scorer beside PSNR, SSIM, MS-SSIM and GMSD on
-the held-out photos (``"kadid_cells"``, timed as ``"kadid_cells_seconds"``;
+KADID-10k cell yardstick of the scorer beside PSNR, SSIM, MS-SSIM, GMSD and the
+same scorer untrained (its initialisation, ``"untrained"``) on the held-out photos (``"kadid_cells"``, timed as ``"kadid_cells_seconds"``;
 :func:`jiqa.evaluation.kadid_yardstick.run_yardstick`: the MOS is compared with,
 never fitted to), and the summary table its lines. :func:`check_report_dir`
 checks, before any work starts, that the folder can take these files, so a long
@@ -125,8 +125,10 @@ def write_report(config, graphdef, state, images, out_dir: str | os.PathLike, *,
     scorer = state_lib.merge(graphdef, state).scorer
     if scorer is not None:
       t1 = time.perf_counter()
+      # The same scorer at its initialisation: what training added, on the same cells.
+      untrained = state_lib.initial_models(config, num_types=len(distortions.names())).scorer
       out["kadid_cells"] = kadid_yardstick.run_yardstick(config, scorer, mesh=mesh,
-                                                         progress=progress)
+                                                         progress=progress, untrained=untrained)
       out["kadid_cells_seconds"] = time.perf_counter() - t1
   write_json(os.path.join(out_dir, REPORT_FILE), out)
   return out

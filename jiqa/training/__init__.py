@@ -11,14 +11,16 @@ from jiqa.training.data import ImagePool, example_keys, load_pool, random_crop, 
 from jiqa.training.loop import TrainResult, load_config, restore, train_and_evaluate
 from jiqa.training.mesh import (batch_sharding, initialize_distributed, make_mesh, replicate,
                                 replicated)
-from jiqa.training.state import Models, build_models, create, make_optimizer, merge
+from jiqa.training.state import (Models, build_models, create, initial_models, make_optimizer,
+                                 merge)
 from jiqa.training.steps import (engine_config, make_batch, make_eval_step, make_train_step,
                                  train_step)
 from jiqa.training.writers import MetricWriter, read_jsonl
 
 __all__ = [
     "Checkpointer", "ImagePool", "MetricWriter", "Models", "TrainResult", "batch_sharding",
-    "build_models", "create", "engine_config", "example_keys", "initialize_distributed",
+    "build_models", "create", "engine_config", "example_keys", "initial_models",
+    "initialize_distributed",
     "load_config", "load_pool", "make_batch", "make_eval_step", "make_mesh", "make_optimizer",
     "make_train_step", "merge", "random_crop", "random_crops", "read_jsonl", "replicate",
     "replicated", "restore", "train_and_evaluate", "train_step",

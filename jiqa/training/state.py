@@ -153,6 +153,24 @@ def make_optimizer(config: ml_collections.ConfigDict, *, total_steps: int
                      optax.adamw(schedule, weight_decay=o.weight_decay))
 
 
+def initial_models(config: ml_collections.ConfigDict, *, num_types: int) -> Models:
+  """The run's models as :func:`create` initialises them from ``config.seed`` (step 0).
+
+  A trained run's untrained twin: the trivial baseline of what training added
+  (for the :class:`~jiqa.models.DeviationScorer`, the prior ``w = 1/K``).
+
+  Example:
+    >>> cfg = ml_collections.ConfigDict({"task": "scorer", "seed": 0,
+    ...     "model": {"scorer": {"backbone": "deviation", "depth": 2, "antisymmetric": False}}})
+    >>> s = initial_models(cfg, num_types=25).scorer
+    >>> [round(float(w), 4) for w in s.weights()]
+    [0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125, 0.125]
+  """
+  # rbg keys make parameter initialisation ~8x faster to compile on CPU than threefry.
+  rngs = nnx.Rngs(jax.random.key(int(config.seed), impl="rbg"))
+  return build_models(config, num_types=num_types, rngs=rngs)
+
+
 def create(config: ml_collections.ConfigDict, *, num_types: int, total_steps: int
            ) -> tuple[nnx.GraphDef, dict[str, Any]]:
   """Builds the models from ``config.seed`` and returns ``(graphdef, state)``.
@@ -167,9 +185,7 @@ def create(config: ml_collections.ConfigDict, *, num_types: int, total_steps: in
     >>> sorted(state)
     ['opt_state', 'params', 'rest', 'step']
   """
-  # rbg keys make parameter initialisation ~8x faster to compile on CPU than threefry.
-  rngs = nnx.Rngs(jax.random.key(int(config.seed), impl="rbg"))
-  models = build_models(config, num_types=num_types, rngs=rngs)
+  models = initial_models(config, num_types=num_types)
   graphdef, params, rest = nnx.split(models, nnx.Param, ...)
   tx = make_optimizer(config, total_steps=total_steps)
   state = {"step": jnp.zeros((), jnp.int32), "params": params, "rest": rest,

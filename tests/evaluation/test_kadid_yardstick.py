@@ -39,3 +39,33 @@ def test_run_yardstick_refuses_unknown_metrics():
                                    "eval": {"kadid_metrics": "psnr,vif"}})
   with pytest.raises(ValueError, match="kadid_metrics"):
     ky.run_yardstick(cfg, DeviationScorer(num_scales=1, rngs=nnx.Rngs(0)))
+
+
+def test_untrained_baseline_is_measured_and_differenced_on_the_same_cells():
+  import ml_collections
+  from flax import nnx
+
+  from jiqa.models import DeviationScorer
+
+  if not kadid_cells.default_reference().is_file():
+    pytest.skip("KADID-10k reference file not available")
+  cfg = ml_collections.ConfigDict({"data": {"holdout_images": ("chelsea",)},
+                                   "eval": {"kadid_metrics": "psnr", "kadid_size": (32, 48),
+                                            "kadid_gmc_samples": 3}})
+  trained = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
+  trained.theta[...] = trained.theta[...].at[0].set(3.0)   # most weight on GMS std, scale 0
+  prior = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
+  res = ky.run_yardstick(cfg, trained, untrained=prior)
+  p = res["predictors"]
+  assert set(p) == {"scorer", "psnr", "untrained"}
+  assert p["untrained"]["cell_means"] != p["scorer"]["cell_means"]  # two different weightings
+  assert "untrained" not in res["differences"]      # a baseline, not compared itself
+  d = res["differences"]["scorer"]["untrained"]
+  np.testing.assert_allclose(d["difference"], p["scorer"]["spearman"] - p["untrained"]["spearman"],
+                             atol=1e-12)
+  assert d["low"] <= d["difference"] <= d["high"]
+  assert "untrained" in ky.summary_lines(res)[-1]
+  # The same scorer as its own baseline: every cell equal, a zero difference.
+  same = ky.run_yardstick(cfg, prior, untrained=prior)
+  z = same["differences"]["scorer"]["untrained"]
+  assert z["difference"] == 0.0 and z["low"] == 0.0 and z["high"] == 0.0
