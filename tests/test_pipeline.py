@@ -192,7 +192,7 @@ def test_main_job_smoke_killed_during_evaluation_then_rerun(tmp_path, capsys, mo
   assert report["train"]["resumed_from_step"] == 3
   for split in ("seen_types", "heldout_types"):
     ev = report["evaluation"][split]
-    assert set(ev["tiers"]) == {"scorer", "psnr", "ssim", "ms_ssim", "gmsd"}
+    assert set(ev["tiers"]) == {"scorer", "untrained", "psnr", "ssim", "ms_ssim", "gmsd"}
     for fig in ev["tiers"].values():
       assert -1.0 <= fig["kendall_tau"] <= 1.0 and 0.0 <= fig["pairwise_accuracy"] <= 1.0
     assert ev["map"]["antisymmetry_error"] < 1e-6

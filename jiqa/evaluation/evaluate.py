@@ -18,8 +18,10 @@ nearly perfect by construction). Then:
   side ``config.eval.map_crop_size``, default ``crop_size``, per image) and
   presence AP on the triplets, each beside a trivial baseline
   (:mod:`jiqa.evaluation.maps`);
-* scorer and the full-reference metrics PSNR, SSIM, MS-SSIM and GMSD
-  (negated, as it is a distortion) on the very same tiers, each image against
+* scorer, the same scorer untrained (``"untrained"``: the run's models at
+  initialisation, :func:`jiqa.training.initial_models`, a trivial baseline of
+  what training added) and the full-reference metrics PSNR, SSIM, MS-SSIM and
+  GMSD (negated, as it is a distortion) on the very same tiers, each image against
   the tier's pristine crop: within-tier Kendall tau and pairwise accuracy, and
   the GMC surface and score of each over all tier images with severity as the
   quality axis (``quality = 1 + 4 (1 - severity / max severity)``, a 1..5 MOS-like
@@ -188,8 +190,12 @@ def _tier_figures(predictors: dict[str, np.ndarray], severity: np.ndarray) -> di
 
 
 def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, types,
-                   gmc_samples: int, seed: int, mesh=None) -> dict[str, Any]:
+                   gmc_samples: int, seed: int, mesh=None,
+                   untrained_scorer=None) -> dict[str, Any]:
   """All figures of one split of types on its evaluation data.
+
+  With ``untrained_scorer`` (the run's scorer at its initialisation), its tier
+  figures stand beside the scorer's as ``"untrained"``: what training added.
 
   Example:
     >>> evaluate_split(models, data, types=("jpeg",), gmc_samples=10, seed=0)  # doctest: +SKIP
@@ -210,8 +216,13 @@ def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, typ
   flat = data["tier_images"].reshape((b * n,) + data["tier_images"].shape[2:])
   refs = np.repeat(data["crops"], n, axis=0)
   predictors = {k: v.reshape(b, n) for k, v in fr_scores(flat, refs).items()}
+  base = {}
+  if "tier_scores" in preds and untrained_scorer is not None:
+    base = predict(state_lib.Models(None, untrained_scorer), data, mesh=mesh)
   if "tier_scores" in preds:
     predictors = {"scorer": preds["tier_scores"], **predictors}
+    if base:
+      predictors["untrained"] = base["tier_scores"]
   severity = np.asarray(data["tier_severity"], np.float64)
   result["tiers"] = _tier_figures(predictors, severity)
   if "scaled_tier_images" in data:
@@ -220,6 +231,8 @@ def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, typ
         sc.reshape((b * n,) + sc.shape[2:]), refs).items()}
     if "scaled_tier_scores" in preds:
       scaled = {"scorer": preds["scaled_tier_scores"], **scaled}
+      if base:
+        scaled["untrained"] = base["scaled_tier_scores"]
     result["tiers_scaled"] = _tier_figures(
         scaled, np.asarray(data["scaled_tier_severity"], np.float64))
   top = max(float(severity.max()), 1e-12)
@@ -248,6 +261,11 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
   """
   e = config.eval
   models = state_lib.merge(graphdef, state)
+  from jiqa import distortions
+
+  # The scorer at its initialisation (the run's seed): the trivial baseline of training.
+  untrained = (state_lib.initial_models(config, num_types=len(distortions.names())).scorer
+               if models.scorer is not None else None)
   key = jax.random.key(int(e.get("seed", 1)))
   splits = (("seen_types", False), ("heldout_types", True))
   if not tuple(e.holdout_types):
@@ -262,7 +280,8 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
                           scaled_tiers=bool(e.get("scaled_tiers", False)))
     with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
       out = evaluate_split(models, data, types=tuple(engine.types), mesh=mesh,
-                           gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)))
+                           gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)),
+                           untrained_scorer=untrained)
     out["_data"] = data
     if models.map_predictor is not None:  # map figures beside baselines (evaluation.maps)
       from jiqa import distortions

@@ -78,3 +78,41 @@ def test_run_engine_config_splits_types_and_checks_names():
   run.engine.typo = 1
   with pytest.raises(ValueError, match="config.engine.typo"):
     compose.run_engine_config(run)
+
+
+def test_evaluate_split_puts_the_untrained_scorer_beside_the_trained_one(monkeypatch):
+  from jiqa.models import DeviationScorer
+
+  rng = np.random.default_rng(1)
+  n, size = 48, 16
+  crops = rng.uniform(0.2, 0.8, (n, size, size, 3)).astype(np.float32)
+  # Three images per tier that two weightings can order differently: a colour shift, noise
+  # and a darkening, in that order of severity (continuous, as the engine's; GMC needs spread).
+  shift = np.clip(crops + np.array([0.08, 0.0, -0.08], np.float32), 0, 1)
+  noise = np.clip(crops + rng.normal(0, 0.05, crops.shape).astype(np.float32), 0, 1)
+  tiers = np.stack([shift, noise, crops * 0.7], axis=1)
+  severity = np.sort(rng.uniform(0.0, 2.0, (n, 3)), axis=1)
+  data = {"crops": crops, "tier_images": tiers, "tier_severity": severity,
+          "reference": crops, "distorted": crops, "maps": np.zeros((n, size, size, 1))}
+  monkeypatch.setattr(evaluate_lib, "fr_scores", lambda x, r: {
+      "psnr": -np.abs(np.asarray(x) - np.asarray(r)).mean(axis=(1, 2, 3))})
+  trained = DeviationScorer(num_scales=1, rngs=nnx.Rngs(0))
+  trained.theta[...] = jnp.array([0.0, 0.0, 4.0, 0.0])   # mostly chroma
+  prior = DeviationScorer(num_scales=1, rngs=nnx.Rngs(0))
+  res = evaluate_lib.evaluate_split(state_lib.Models(None, trained), data, types=("x",),
+                                    gmc_samples=10, seed=0, untrained_scorer=prior)
+  assert set(res["tiers"]) == {"scorer", "untrained", "psnr"} == set(res["gmc"])
+
+  def accuracy(scorer):  # by hand: the share of the 3 pairs per tier ordered as the severity
+    s = np.asarray(scorer(np.repeat(crops, 3, axis=0), tiers.reshape(-1, size, size, 3)))
+    s = s.reshape(n, 3)
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    return np.mean([[s[t, i] > s[t, j] for i, j in pairs] for t in range(n)])
+
+  for name, scorer in (("scorer", trained), ("untrained", prior)):
+    np.testing.assert_allclose(res["tiers"][name]["pairwise_accuracy"], accuracy(scorer),
+                               atol=1e-12)
+  assert accuracy(trained) != accuracy(prior)   # the two weightings differ on these tiers
+  without = evaluate_lib.evaluate_split(state_lib.Models(None, trained), data, types=("x",),
+                                        gmc_samples=10, seed=0)
+  assert "untrained" not in without["tiers"]
