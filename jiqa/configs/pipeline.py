@@ -244,6 +244,8 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
       # crops: 96 pairs of 96 px (384 a split, about 100 signed at |level| >= 0.4).
       map_pairs_per_image=96, map_crop_size=96,
       tier_mode="mixed", scaled_tiers=True,
+      # Pairs (x, B(x)): a further composition on top of each tier image (certainly worse).
+      nested_pairs=True,
       # The KADID-10k cell yardstick of the scorer in the report (jiqa.evaluation.kadid_cells;
       # jiqa.evaluation.kadid_yardstick; human MOS, compared with, never fitted to), at 192x256 on the CPU (384x512 in
       # "full"). run_yardstick at 192x256 on the 4 photos, one core, load 7-9 (2026-12-05,
@@ -266,7 +268,8 @@ def _sized(arg: str) -> ml_collections.ConfigDict:
     c.optim.warmup_steps = 1
     c.train.update(steps=3, log_every=1, eval_every=3, checkpoint_every=2)
     c.eval.update(crop_size=176, crops_per_image=2, tier_size=3, gmc_samples=5, num_pictures=2,
-                  map_pairs_per_image=2, map_crop_size=176, kadid_cells=False)
+                  map_pairs_per_image=2, map_crop_size=176, kadid_cells=False,
+                  nested_pairs=False)  # a second engine program would slow the smoke tests
   elif arg == "full":
     c.data.update(pool_size=512, crop_size=256, batch_size=64, tier_batch_size=32, tier_size=6)
     c.model.map.update(width=64, depth=4)

@@ -25,7 +25,11 @@ nearly perfect by construction). Then:
   the tier's pristine crop: within-tier Kendall tau and pairwise accuracy, and
   the GMC surface and score of each over all tier images with severity as the
   quality axis (``quality = 1 + 4 (1 - severity / max severity)``, a 1..5 MOS-like
-  scale; GMC with ``std=None``: LDS weights and Beta standard deviations).
+  scale; GMC with ``std=None``: LDS weights and Beta standard deviations);
+  with ``config.eval.nested_pairs``, ``"nested"``: the share of pairs
+  ``(x, B(x))`` (a further engine composition on top of a tier image) that each
+  predictor orders ``x`` first, an order that is certain, unlike the mixed
+  tiers' nominal cross-type severity.
 
 PSNR of an image identical to its reference is infinite; it is capped at
 100 dB so the statistics stay finite.
@@ -59,8 +63,13 @@ FR_METRICS = ("psnr", "ssim", "ms_ssim", "gmsd")
 
 def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int,
                    crops_per_image: int, tier_size: int, tier_mode: str = "mixed",
-                   scaled_tiers: bool = False) -> dict[str, np.ndarray]:
+                   scaled_tiers: bool = False, nested: bool = False) -> dict[str, np.ndarray]:
   """Crops of every image, and one triplet and one tier per crop (host arrays).
+
+  With ``scaled_tiers`` also one scaled tier per crop; with ``nested`` also, for
+  every tier image ``x``, ``"nested"``: ``B(x)``, a further composition of the
+  engine on top of it (the distorted image of a triplet made from ``x``), which
+  is certainly worse than ``x`` wherever it differs from it.
 
   Example:
     >>> d = make_eval_data(jax.random.key(1), imgs, engine=eng, crop_size=64,
@@ -82,7 +91,12 @@ def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int
                                   mode=tier_mode)
     scaled = (distortions.make_tiers(jax.random.fold_in(k, 3), crops, n=tier_size,
                                      config=engine, mode="scaled") if scaled_tiers else None)
-    return crops, trip, tier, scaled
+    on_top = None
+    if nested:
+      flat = tier.images.reshape((-1,) + tier.images.shape[2:])
+      on_top = distortions.make_triplets(jax.random.fold_in(k, 4), flat,
+                                         config=engine)[1].reshape(tier.images.shape)
+    return crops, trip, tier, scaled, on_top
 
   parts = [jax.device_get(one_image(jax.random.fold_in(key, i), images[i]))
            for i in range(images.shape[0])]
@@ -91,6 +105,8 @@ def make_eval_data(key: jax.Array, images: np.ndarray, *, engine, crop_size: int
   if scaled_tiers:
     extra = {"scaled_tier_images": cat(lambda p: p[3][0]),
              "scaled_tier_severity": cat(lambda p: p[3][1])}
+  if nested:
+    extra["nested"] = cat(lambda p: p[4])
   return {**extra,
       "crops": cat(lambda p: p[0]),
       "reference": cat(lambda p: p[1][0]), "distorted": cat(lambda p: p[1][1]),
@@ -180,7 +196,27 @@ def predict(models: state_lib.Models, data: dict[str, np.ndarray], *,
     if "scaled_tier_images" in data:
       out["scaled_tier_scores"] = np.asarray(_chunked(
           score, data["scaled_tier_images"], data["crops"], chunk=8, mesh=mesh), np.float64)
+    if "nested" in data:
+      out["nested_scores"] = np.asarray(_chunked(score, data["nested"], data["crops"], chunk=8,
+                                                 mesh=mesh), np.float64)
   return out
+
+
+def nested_accuracy(tier_scores: np.ndarray, nested_scores: np.ndarray,
+                    changed: np.ndarray) -> dict[str, float]:
+  """The share of pairs ``(x, B(x))`` with ``x`` scored above ``B(x)`` (ties count 1/2).
+
+  Only where ``B(x)`` differs from ``x`` (``changed``); all arrays ``(B, n)``.
+
+  Example:
+    >>> nested_accuracy(np.array([[1.0, 2.0, 3.0]]), np.array([[0.0, 2.0, 5.0]]),
+    ...                 np.array([[True, True, False]]))
+    {'accuracy': 0.75, 'pairs': 2}
+  """
+  val = np.where(tier_scores > nested_scores, 1.0,
+                 np.where(tier_scores == nested_scores, 0.5, 0.0))
+  pairs = int(changed.sum())
+  return {"accuracy": float(val[changed].mean()) if pairs else float("nan"), "pairs": pairs}
 
 
 def _tier_figures(predictors: dict[str, np.ndarray], severity: np.ndarray) -> dict:
@@ -235,6 +271,16 @@ def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, typ
         scaled["untrained"] = base["scaled_tier_scores"]
     result["tiers_scaled"] = _tier_figures(
         scaled, np.asarray(data["scaled_tier_severity"], np.float64))
+  if "nested" in data:
+    nested = {k: v.reshape(b, n) for k, v in fr_scores(
+        data["nested"].reshape((b * n,) + data["nested"].shape[2:]), refs).items()}
+    if "nested_scores" in preds:
+      nested = {"scorer": preds["nested_scores"], **nested}
+      if base:
+        nested["untrained"] = base["nested_scores"]
+    changed = np.abs(data["nested"] - data["tier_images"]).reshape(b, n, -1).max(-1) > 0
+    result["nested"] = {k: nested_accuracy(predictors[k], v, changed)
+                        for k, v in nested.items()}
   top = max(float(severity.max()), 1e-12)
   quality = 1.0 + 4.0 * (1.0 - severity.reshape(-1) / top)
   gmc_result = gmc.evaluate(quality, {k: v.reshape(-1) for k, v in predictors.items()},
@@ -277,7 +323,8 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
     data = make_eval_data(jax.random.fold_in(key, i), images, engine=engine,
                           crop_size=e.crop_size, crops_per_image=e.crops_per_image,
                           tier_size=e.tier_size, tier_mode=e.get("tier_mode", "mixed"),
-                          scaled_tiers=bool(e.get("scaled_tiers", False)))
+                          scaled_tiers=bool(e.get("scaled_tiers", False)),
+                          nested=bool(e.get("nested_pairs", False)))
     with jax.set_mesh(mesh) if mesh is not None else contextlib.nullcontext():
       out = evaluate_split(models, data, types=tuple(engine.types), mesh=mesh,
                            gmc_samples=e.gmc_samples, seed=int(e.get("seed", 1)),

@@ -193,6 +193,13 @@ def summary_table(report: dict) -> str:
                  "construction), pair-acc: " + ", ".join(
                      f"{name} {t['pairwise_accuracy']:.3f}"
                      for name, t in ev[splits[0]]["tiers_scaled"].items()))
+  if "nested" in ev[splits[0]]:
+    for s in splits:
+      nest = ev[s]["nested"]
+      pairs = next(iter(nest.values()))["pairs"]
+      lines.append(f"Nested pairs ({s}; x above B(x), a further distortion on top: a certain "
+                   f"order; {pairs} pairs), acc: " + ", ".join(
+                       f"{name} {t['accuracy']:.3f}" for name, t in nest.items()))
   for s in splits:
     m = ev[s].get("map")
     if m:

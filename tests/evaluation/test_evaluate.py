@@ -112,7 +112,59 @@ def test_evaluate_split_puts_the_untrained_scorer_beside_the_trained_one(monkeyp
   for name, scorer in (("scorer", trained), ("untrained", prior)):
     np.testing.assert_allclose(res["tiers"][name]["pairwise_accuracy"], accuracy(scorer),
                                atol=1e-12)
+  assert "nested" not in res
   assert accuracy(trained) != accuracy(prior)   # the two weightings differ on these tiers
   without = evaluate_lib.evaluate_split(state_lib.Models(None, trained), data, types=("x",),
                                         gmc_samples=10, seed=0)
   assert "untrained" not in without["tiers"]
+
+
+def test_nested_pairs_accuracy_by_hand(monkeypatch):
+  from jiqa.models import DeviationScorer
+
+  rng = np.random.default_rng(2)
+  n, size = 48, 16
+  crops = rng.uniform(0.2, 0.8, (n, size, size, 3)).astype(np.float32)
+  tiers = np.stack([crops * 0.95, crops * 0.9, crops * 0.8], axis=1)
+  # On top of each tier image: more darkening (certainly worse) for the first two, the
+  # identity for the third (not a pair).
+  nested = np.stack([tiers[:, 0] * 0.9, np.clip(tiers[:, 1] + rng.normal(
+      0, 0.03, tiers[:, 1].shape).astype(np.float32), 0, 1), tiers[:, 2]], axis=1)
+  data = {"crops": crops, "tier_images": tiers, "nested": nested,
+          "tier_severity": np.sort(rng.uniform(0.0, 2.0, (n, 3)), axis=1),
+          "reference": crops, "distorted": crops, "maps": np.zeros((n, size, size, 1))}
+  monkeypatch.setattr(evaluate_lib, "fr_scores", lambda x, r: {
+      "psnr": -np.abs(np.asarray(x) - np.asarray(r)).mean(axis=(1, 2, 3))})
+  scorer = DeviationScorer(num_scales=1, rngs=nnx.Rngs(0))
+  res = evaluate_lib.evaluate_split(state_lib.Models(None, scorer), data, types=("x",),
+                                    gmc_samples=10, seed=0)
+  assert set(res["nested"]) == {"scorer", "psnr"}
+
+  def by_hand(fn):
+    refs = np.repeat(crops, 3, axis=0)
+    s = np.asarray(fn(refs, tiers.reshape(-1, size, size, 3))).reshape(n, 3)[:, :2]
+    sn = np.asarray(fn(refs, nested.reshape(-1, size, size, 3))).reshape(n, 3)[:, :2]
+    return np.mean(np.where(s > sn, 1.0, np.where(s == sn, 0.5, 0.0)))
+
+  assert res["nested"]["scorer"]["pairs"] == 2 * n
+  np.testing.assert_allclose(res["nested"]["scorer"]["accuracy"], by_hand(scorer), atol=1e-12)
+  psnr_like = lambda r, x: -np.abs(x - r).mean(axis=(1, 2, 3))  # noqa: E731
+  np.testing.assert_allclose(res["nested"]["psnr"]["accuracy"], by_hand(psnr_like), atol=1e-12)
+
+
+def test_make_eval_data_nested_leaves_the_other_arrays_as_they_were():
+  from jiqa.configs import pipeline
+
+  cfg = pipeline.get_config("smoke")
+  cfg.engine.types = ("gaussian_blur", "darken")
+  eng = compose.run_engine_config(cfg)
+  images = np.random.default_rng(0).uniform(0, 1, (1, 40, 40, 3)).astype(np.float32)
+  kw = dict(engine=eng, crop_size=32, crops_per_image=2, tier_size=3)
+  plain = evaluate_lib.make_eval_data(jax.random.key(3), images, **kw)
+  with_nested = evaluate_lib.make_eval_data(jax.random.key(3), images, nested=True, **kw)
+  assert "nested" not in plain
+  for k, v in plain.items():
+    np.testing.assert_array_equal(with_nested[k], v)
+  assert with_nested["nested"].shape == plain["tier_images"].shape
+  changed = np.abs(with_nested["nested"] - plain["tier_images"]).reshape(6, -1).max(-1) > 0
+  assert changed.any()
