@@ -305,10 +305,11 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
   Example:
     >>> report = evaluate(config, graphdef, state, pool.heldout)  # doctest: +SKIP
   """
+  from jiqa import distortions
+  from jiqa.distortions import compose
+
   e = config.eval
   models = state_lib.merge(graphdef, state)
-  from jiqa import distortions
-
   # The scorer at its initialisation (the run's seed): the trivial baseline of training.
   untrained = (state_lib.initial_models(config, num_types=len(distortions.names())).scorer
                if models.scorer is not None else None)
@@ -316,7 +317,6 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
   splits = (("seen_types", False), ("heldout_types", True))
   if not tuple(e.holdout_types):
     splits = splits[:1]
-  from jiqa.distortions import compose
 
   def one_split(i: int, name: str, held: bool) -> dict[str, Any]:
     engine = compose.run_engine_config(config, heldout=held)
@@ -331,7 +331,6 @@ def evaluate(config: ml_collections.ConfigDict, graphdef, state: dict, images: n
                            untrained_scorer=untrained)
     out["_data"] = data
     if models.map_predictor is not None:  # map figures beside baselines (evaluation.maps)
-      from jiqa import distortions
       from jiqa.evaluation import map_pairs
       out["maps"], out["_pairs"], out["_pair_preds"] = map_pairs.evaluate_maps(
           models.map_predictor, jax.random.fold_in(key, 10 + i), images, engine=engine,

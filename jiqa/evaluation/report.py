@@ -9,7 +9,8 @@ and a plain-text summary table.
 
 into one folder; with ``config.eval.kadid_cells`` report.json also gets the
 KADID-10k cell yardstick of the scorer beside PSNR, SSIM, MS-SSIM, GMSD and the
-same scorer untrained (its initialisation, ``"untrained"``) on the held-out photos (``"kadid_cells"``, timed as ``"kadid_cells_seconds"``;
+same scorer untrained (its initialisation, ``"untrained"``) on the held-out
+photos (``"kadid_cells"``, timed as ``"kadid_cells_seconds"``;
 :func:`jiqa.evaluation.kadid_yardstick.run_yardstick`: the MOS is compared with,
 never fitted to), and the summary table its lines. :func:`check_report_dir`
 checks, before any work starts, that the folder can take these files, so a long
