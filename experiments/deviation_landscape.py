@@ -1,4 +1,4 @@
-"""How far the engine's certain orders pin down the deviation scorer: random weights, 2 yardsticks.
+"""How far the engine's certain orders decide the deviation scorer's weights, on two yardsticks.
 
   python -m experiments.deviation_landscape --out DIR [--samples 1500] [--eval_dir DIR]
       [--size full] [--kadid_size 384,512] [--fits NAME=variants_kadid.json ...]
