@@ -202,23 +202,6 @@ def predict(models: state_lib.Models, data: dict[str, np.ndarray], *,
   return out
 
 
-def nested_accuracy(tier_scores: np.ndarray, nested_scores: np.ndarray,
-                    changed: np.ndarray) -> dict[str, float]:
-  """The share of pairs ``(x, B(x))`` with ``x`` scored above ``B(x)`` (ties count 1/2).
-
-  Only where ``B(x)`` differs from ``x`` (``changed``); all arrays ``(B, n)``.
-
-  Example:
-    >>> nested_accuracy(np.array([[1.0, 2.0, 3.0]]), np.array([[0.0, 2.0, 5.0]]),
-    ...                 np.array([[True, True, False]]))
-    {'accuracy': 0.75, 'pairs': 2}
-  """
-  val = np.where(tier_scores > nested_scores, 1.0,
-                 np.where(tier_scores == nested_scores, 0.5, 0.0))
-  pairs = int(changed.sum())
-  return {"accuracy": float(val[changed].mean()) if pairs else float("nan"), "pairs": pairs}
-
-
 def _tier_figures(predictors: dict[str, np.ndarray], severity: np.ndarray) -> dict:
   return {name: {"kendall_tau": stats.tier_kendall_tau(s, severity),
                  "pairwise_accuracy": stats.tier_pairwise_accuracy(s, severity)}
@@ -279,8 +262,13 @@ def evaluate_split(models: state_lib.Models, data: dict[str, np.ndarray], *, typ
       if base:
         nested["untrained"] = base["nested_scores"]
     changed = np.abs(data["nested"] - data["tier_images"]).reshape(b, n, -1).max(-1) > 0
-    result["nested"] = {k: nested_accuracy(predictors[k], v, changed)
+    result["nested"] = {k: stats.nested_accuracy(predictors[k], v, changed)
                         for k, v in nested.items()}
+    if "scorer" in nested and changed.any():  # paired over the tiers, as drawn together
+      result["nested_differences"] = {
+          k: stats.nested_difference(predictors["scorer"], nested["scorer"], predictors[k], v,
+                                     changed, seed=seed)
+          for k, v in nested.items() if k != "scorer"}
   top = max(float(severity.max()), 1e-12)
   quality = 1.0 + 4.0 * (1.0 - severity.reshape(-1) / top)
   gmc_result = gmc.evaluate(quality, {k: v.reshape(-1) for k, v in predictors.items()},

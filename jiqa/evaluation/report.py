@@ -201,6 +201,11 @@ def summary_table(report: dict) -> str:
       lines.append(f"Nested pairs ({s}; x above B(x), a further distortion on top: a certain "
                    f"order; {pairs} pairs), acc: " + ", ".join(
                        f"{name} {t['accuracy']:.3f}" for name, t in nest.items()))
+      diffs = ev[s].get("nested_differences")
+      if diffs:
+        lines.append("  scorer minus each (95% paired bootstrap over tiers): " + ", ".join(
+            f"{o} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+            for o, d in diffs.items()))
   for s in splits:
     m = ev[s].get("map")
     if m:

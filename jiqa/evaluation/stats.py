@@ -7,6 +7,10 @@
   Kendall's tau-b is :func:`jiqa.metrics.krcc` (``scipy.stats.kendalltau``) per
   tier and the pairwise accuracy :func:`jiqa.losses.pairwise_accuracy` (the
   figure the train step logs), in float64 on the host; only the checks are here.
+* :func:`nested_accuracy` and :func:`nested_difference`: how often a predictor
+  scores a tier image ``x`` above ``B(x)``, a further distortion on top of it
+  (an order that is certain), and one predictor's accuracy minus another's with
+  a paired bootstrap interval over the tiers (``scipy.stats.bootstrap``).
 * :func:`map_figures`: mean absolute error of predicted maps, per-type presence
   accuracy, sign accuracy on signed types and the anti-symmetry error.
 
@@ -70,6 +74,80 @@ def tier_pairwise_accuracy(scores: np.ndarray, severity: np.ndarray) -> float:
 
   s, v = _check_tiers(scores, severity)
   return float(ranking.pairwise_accuracy(s, v))
+
+
+def _nested_values(tier_scores, nested_scores) -> np.ndarray:
+  """1 where ``x`` is scored above ``B(x)``, 1/2 on ties, else 0."""
+  t, n = np.asarray(tier_scores, np.float64), np.asarray(nested_scores, np.float64)
+  return np.where(t > n, 1.0, np.where(t == n, 0.5, 0.0))
+
+
+def nested_accuracy(tier_scores: np.ndarray, nested_scores: np.ndarray,
+                    changed: np.ndarray) -> dict[str, float]:
+  """The share of pairs ``(x, B(x))`` with ``x`` scored above ``B(x)`` (ties count 1/2).
+
+  Only where ``B(x)`` differs from ``x`` (``changed``); all arrays ``(B, n)``.
+
+  Example:
+    >>> nested_accuracy(np.array([[1.0, 2.0, 3.0]]), np.array([[0.0, 2.0, 5.0]]),
+    ...                 np.array([[True, True, False]]))
+    {'accuracy': 0.75, 'pairs': 2}
+  """
+  changed = np.asarray(changed, bool)
+  val = _nested_values(tier_scores, nested_scores)
+  pairs = int(changed.sum())
+  return {"accuracy": float(val[changed].mean()) if pairs else float("nan"), "pairs": pairs}
+
+
+def nested_difference(tier_a: np.ndarray, nested_a: np.ndarray, tier_b: np.ndarray,
+                      nested_b: np.ndarray, changed: np.ndarray, *, resamples: int = 2000,
+                      confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
+  """Nested accuracy of predictor ``a`` minus that of ``b``, with a paired percentile bootstrap
+  interval over the tiers (rows; the same resampled tiers for both).
+
+  Args:
+    tier_a, nested_a, tier_b, nested_b: ``(B, n)`` scores of the tier images and of the
+      images on top of them, for each predictor.
+    changed: ``(B, n)``, where ``B(x)`` differs from ``x`` (the pairs that count).
+    resamples, confidence, seed: of ``scipy.stats.bootstrap``.
+
+  Returns:
+    ``{"difference", "low", "high"}``.
+
+  Raises:
+    ValueError: on shapes that differ, or fewer than 2 tiers with a pair.
+
+  Example:
+    >>> t = np.array([[2.0, 1.0]] * 4); c = np.ones((4, 2), bool)
+    >>> nested_difference(t, t - 1, t, t + np.array([[1.0, -1.0]]), c, resamples=50)
+    {'difference': 0.5, 'low': 0.5, 'high': 0.5}
+  """
+  shapes = {np.shape(v) for v in (tier_a, nested_a, tier_b, nested_b, changed)}
+  if len(shapes) != 1 or len(next(iter(shapes))) != 2:
+    raise ValueError(f"tier_a, nested_a, tier_b, nested_b, changed: expected one (B, n) shape; "
+                     f"got {sorted(shapes)}.")
+  changed = np.asarray(changed, bool)
+  keep = changed.any(axis=1)
+  if keep.sum() < 2:
+    raise ValueError(f"changed: expected at least 2 tiers with a pair; got {int(keep.sum())}.")
+  # Per tier: right pairs of a and of b, and the number of pairs (pooled ratio per resample).
+  right_a = (_nested_values(tier_a, nested_a) * changed).sum(1)[keep]
+  right_b = (_nested_values(tier_b, nested_b) * changed).sum(1)[keep]
+  count = changed.sum(1)[keep].astype(np.float64)
+
+  def diff(ra, rb, c, axis=-1):
+    return (ra.sum(axis) - rb.sum(axis)) / c.sum(axis)
+
+  from scipy import stats
+
+  point = float(diff(right_a, right_b, count))
+  if np.array_equal(right_a, right_b):   # identical per tier: every resample gives 0
+    return {"difference": point, "low": point, "high": point}
+  res = stats.bootstrap((right_a, right_b, count), diff, paired=True, vectorized=True,
+                        n_resamples=resamples, confidence_level=confidence,
+                        method="percentile", rng=np.random.default_rng(seed))
+  return {"difference": point, "low": float(res.confidence_interval.low),
+          "high": float(res.confidence_interval.high)}
 
 
 def map_figures(pred_maps: np.ndarray, presence_logits: np.ndarray, true_maps: np.ndarray, *,

@@ -150,6 +150,9 @@ def test_nested_pairs_accuracy_by_hand(monkeypatch):
   np.testing.assert_allclose(res["nested"]["scorer"]["accuracy"], by_hand(scorer), atol=1e-12)
   psnr_like = lambda r, x: -np.abs(x - r).mean(axis=(1, 2, 3))  # noqa: E731
   np.testing.assert_allclose(res["nested"]["psnr"]["accuracy"], by_hand(psnr_like), atol=1e-12)
+  d = res["nested_differences"]["psnr"]
+  np.testing.assert_allclose(d["difference"], by_hand(scorer) - by_hand(psnr_like), atol=1e-12)
+  assert d["low"] <= d["difference"] <= d["high"]
 
 
 def test_make_eval_data_nested_leaves_the_other_arrays_as_they_were():
