@@ -87,13 +87,10 @@ def cell_spearman(cells: np.ndarray, weights: np.ndarray, mos: np.ndarray) -> np
     >>> cell_spearman(cells, np.eye(2), np.array([1.0, 2.0, 3.0])).round(3).tolist()
     [1.0, 0.5]
   """
-  from scipy import stats
+  from jiqa.evaluation.kadid_figures import spearman_along
 
-  ranks = stats.rankdata(cells @ weights.T, axis=0)          # (C, M), ties averaged
-  r_mos = stats.rankdata(mos)
-  rc = ranks - ranks.mean(0)
-  rm = r_mos - r_mos.mean()
-  return (rc * rm[:, None]).sum(0) / np.sqrt((rc**2).sum(0) * (rm**2).sum())
+  scores = cells @ weights.T                                   # (C, M)
+  return spearman_along(scores, np.broadcast_to(mos[:, None], scores.shape), axis=0)
 
 
 def engine_criterion_many(splits: dict, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,6 +105,7 @@ def engine_criterion_many(splits: dict, weights: np.ndarray) -> tuple[np.ndarray
     ``E (M,)`` as ``scorer_variants.engine_criterion`` computes it, and ``(M, 2)``.
   """
   from experiments import scorer_variants as sv
+  from jiqa.evaluation import stats
 
   parts, mixed = [], []
   for name in ("seen_types", "heldout_types"):
@@ -117,11 +115,7 @@ def engine_criterion_many(splits: dict, weights: np.ndarray) -> tuple[np.ndarray
     nested = -np.einsum("bnk,mk->mbn", f["nested"], weights)
     parts.append(np.array([np.nanmean(sv.per_tier_accuracy(s, f["scaled_sev"]))
                            for s in scaled]))
-    val = np.where(tier > nested, 1.0, np.where(tier == nested, 0.5, 0.0))
-    ch = f["changed"]
-    with np.errstate(invalid="ignore"):
-      per_tier = (val * ch).sum(2) / ch.sum(1)
-    parts.append(np.nanmean(per_tier, axis=1))
+    parts.append(np.nanmean(stats.nested_per_tier(tier, nested, f["changed"]), axis=1))
     mixed.append([sv._acc(t, f["mixed_sev"]) for t in tier])
   return np.mean(parts, axis=0), np.asarray(mixed).T
 

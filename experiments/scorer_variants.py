@@ -225,6 +225,8 @@ def decide(figures, names):
 
 def heldout_figures(predict, data):
   """Certain-order figures (and the mixed-tier one) of ``predict(refs, images) -> (N,)``."""
+  from jiqa.evaluation import stats
+
   out = {"per_tier": {}}
   for name in ("tier", "scaled_tier"):
     imgs = data[f"{name}_images"]
@@ -242,10 +244,8 @@ def heldout_figures(predict, data):
       nested = data["nested"]
       sn = predict(refs, nested.reshape(s.size, *nested.shape[2:])).reshape(b, n)
       changed = np.abs(nested - imgs).reshape(b, n, -1).max(-1) > 0
-      val = np.where(s > sn, 1.0, np.where(s == sn, 0.5, 0.0))
-      out["nested_acc"] = float(np.mean(val[changed]))
-      with np.errstate(invalid="ignore"):
-        out["per_tier"]["nested"] = ((val * changed).sum(1) / changed.sum(1)).tolist()
+      out["nested_acc"] = stats.nested_accuracy(s, sn, changed)["accuracy"]
+      out["per_tier"]["nested"] = stats.nested_per_tier(s, sn, changed).tolist()
   return out
 
 

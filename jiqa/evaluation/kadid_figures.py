@@ -11,7 +11,7 @@ that :func:`jiqa.evaluation.kadid_cells.evaluate` reports (and re-exports):
   their mean absolute gap;
 * :func:`spearman_difference`: how much better one predictor's cells follow the
   MOS than another's, with a paired bootstrap interval over the cells
-  (``scipy.stats.bootstrap``).
+  (``scipy.stats.bootstrap``), on :func:`spearman_along` (row-wise Spearman).
 
 Example:
   >>> w = within_type(np.array([[3., 2, 1, 0, -1]]), np.array([[5., 4, 3, 2, 1]]), ["a"])
@@ -70,8 +70,17 @@ def fidelity(engine_psnr: np.ndarray, kadid_psnr: np.ndarray, names: Sequence[st
           for n, e, k in zip(names, np.asarray(engine_psnr), np.asarray(kadid_psnr))}
 
 
-def _spearman(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-  """Spearman correlation along ``axis`` (average ranks for ties), vectorised over the rest."""
+def spearman_along(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+  """Spearman correlation along ``axis`` (average ranks for ties), vectorised over the rest.
+
+  ``scipy.stats.spearmanr`` has no row-wise form; this is it, for bootstraps and
+  many predictors at once.
+
+  Example:
+    >>> x = np.array([[1.0, 2.0, 3.0], [3.0, 1.0, 2.0]])
+    >>> spearman_along(x, np.array([[1.0, 2.0, 3.0]] * 2)).tolist()
+    [1.0, -0.5]
+  """
   from scipy import stats
 
   rx, ry = stats.rankdata(x, axis=axis), stats.rankdata(y, axis=axis)
@@ -117,7 +126,7 @@ def spearman_difference(cells: np.ndarray, other: np.ndarray, mos: np.ndarray, *
   from scipy import stats
 
   def diff(a, b, m, axis=-1):
-    return _spearman(a, m, axis) - _spearman(b, m, axis)
+    return spearman_along(a, m, axis) - spearman_along(b, m, axis)
 
   res = stats.bootstrap((x, y, z), diff, paired=True, vectorized=True, n_resamples=resamples,
                         confidence_level=confidence, method="percentile",

@@ -82,6 +82,25 @@ def _nested_values(tier_scores, nested_scores) -> np.ndarray:
   return np.where(t > n, 1.0, np.where(t == n, 0.5, 0.0))
 
 
+def nested_per_tier(tier_scores: np.ndarray, nested_scores: np.ndarray,
+                    changed: np.ndarray) -> np.ndarray:
+  """Per tier (row), the share of its pairs ``(x, B(x))`` ordered ``x`` first; NaN without one.
+
+  The same count as :func:`nested_accuracy` (ties 1/2, only ``changed`` pairs),
+  kept per tier for standard errors and paired comparisons; arrays may carry
+  leading batch axes (``(..., B, n)``).
+
+  Example:
+    >>> nested_per_tier(np.array([[1.0, 2.0], [1.0, 1.0]]), np.array([[0.0, 2.0], [2.0, 0.0]]),
+    ...                 np.array([[True, True], [False, False]])).tolist()
+    [0.75, nan]
+  """
+  changed = np.asarray(changed, bool)
+  val = _nested_values(tier_scores, nested_scores)
+  with np.errstate(invalid="ignore"):
+    return (val * changed).sum(-1) / changed.sum(-1)
+
+
 def nested_accuracy(tier_scores: np.ndarray, nested_scores: np.ndarray,
                     changed: np.ndarray) -> dict[str, float]:
   """The share of pairs ``(x, B(x))`` with ``x`` scored above ``B(x)`` (ties count 1/2).

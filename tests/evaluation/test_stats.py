@@ -89,3 +89,19 @@ def test_nested_difference_checks_and_identical_predictors():
     stats.nested_difference(t, t, t, t, np.eye(3, 2, dtype=bool) & False)
   same = stats.nested_difference(t, t - 1, t, t - 1, c)
   assert same == {"difference": 0.0, "low": 0.0, "high": 0.0}
+
+
+def test_nested_per_tier_pools_to_nested_accuracy():
+  rng = np.random.default_rng(7)
+  t, n = rng.normal(size=(30, 4)), rng.normal(size=(30, 4))
+  n[0] = t[0]                                  # ties count 1/2
+  changed = rng.uniform(size=(30, 4)) > 0.3
+  changed[1] = False                           # a tier without a pair: NaN
+  per = stats.nested_per_tier(t, n, changed)
+  assert np.isnan(per[1]) and np.all(np.isfinite(np.delete(per, 1)))
+  counts = changed.sum(1)
+  pooled = np.nansum(per * counts) / counts.sum()
+  np.testing.assert_allclose(pooled, stats.nested_accuracy(t, n, changed)["accuracy"])
+  by_hand = np.mean([1.0 if a > b else 0.5 if a == b else 0.0
+                     for a, b in zip(t[changed], n[changed])])
+  np.testing.assert_allclose(pooled, by_hand)
