@@ -1,7 +1,7 @@
 """Why no pixel-aligned score orders KADID's five pixelate levels, measured on the engine alone.
 
   python -m experiments.pixelate_order --out DIR [--sizes 192,256 384,512] [--folder DIR]
-      [--model PATH]
+      [--model PATH] [--fit_dir DIR [--tiers 256] [--steps 300] [--eval_crops 32]]
 
 KADID-10k's pixelate (MATLAB's nearest-neighbour ``imresize`` by ``z = 0.95 -
 s^0.6`` and back, ``s`` = 0.01, 0.05, 0.1, 0.2, 0.5) is the one type the
@@ -18,17 +18,20 @@ whether a deviation built on a perceptual principle repairs it:
 * **cell means** of every predictor at the five levels on the photos (the
   training photos by default: nothing here reads a human judgement): PSNR,
   SSIM, MS-SSIM, GMSD, the 16 deviations of :mod:`jiqa.models.deviations`,
-  their prior mean, the model's scorer, and ``lost_content``: a shift-tolerant
-  luma deviation at full resolution (each pixel's smallest SSIM-luminance
-  dissimilarity over displacements of at most one pixel, both directions;
-  small translations are not seen as structural change, the principle of
-  CW-SSIM, Wang & Simoncelli 2005), which forgives moved content and charges
-  lost content;
+  their prior mean, the model's scorer, and
+  :func:`jiqa.models.deviations.lost_content`: a shift-tolerant luma deviation
+  at full resolution (small translations are not seen as structural change,
+  the principle of CW-SSIM), which forgives moved content and charges lost
+  content;
 * **repair**: the smallest ``c`` for which the scorer's deviation sum plus
   ``c * lost_content`` orders the five cell means strictly, and the share of
   that sum ``lost_content`` would then carry at pixelate's cells;
 * KADID's published PSNR, SSIM and MS-SSIM of its own pixelate images (the
-  metric columns of ``predictions.csv``; its MOS is not read).
+  metric columns of ``predictions.csv``; its MOS is not read);
+* with ``--fit_dir``, whether training would get there: the 16 deviations are
+  fitted with and without ``lost_content`` on the engine's scaled training tiers
+  (:func:`fit_on_engine_tiers`), and both fits join the tables and carry the
+  certain-order criterion ``E`` of ``experiments.scorer_variants``.
 
 Writes ``pixelate_order.json``, ``.md``, ``.png`` and ``.html``.
 """
@@ -43,7 +46,6 @@ import time
 import numpy as np
 
 PIXELATE = "pixelate"
-LUMINANCE_C1 = (0.01 * 255.0)**2   # SSIM's C1 for 8-bit luma
 
 
 def _parser():
@@ -55,6 +57,12 @@ def _parser():
                  "bundled with scikit-image, the pipeline's held-out photos excluded)")
   p.add_argument("--model", default=None, help="a run or exported-model folder whose scorer is "
                  "the 16-deviation DeviationScorer (default: the shipped weights)")
+  p.add_argument("--fit_dir", default="", help="fit with and without lost_content on the "
+                 "engine's tiers, cached in this folder (scorer_variants' cache files)")
+  p.add_argument("--tiers", type=int, default=256, help="training tiers of the fits "
+                 "(a multiple of 64)")
+  p.add_argument("--steps", type=int, default=300, help="Adam steps of the fits")
+  p.add_argument("--eval_crops", type=int, default=32, help="crops per held-out photo for E")
   p.add_argument("--seed", type=int, default=0)
   return p
 
@@ -74,8 +82,14 @@ def _check_args(a) -> list[tuple[int, int]]:
     raise SystemExit(f"--folder: {a.folder!r} is not a folder.")
   if a.model is not None and not os.path.isdir(a.model):
     raise SystemExit(f"--model: {a.model!r} is not a run or exported-model folder.")
-  if os.path.exists(a.out) and not os.path.isdir(a.out):
-    raise SystemExit(f"--out: {a.out!r} exists and is not a folder.")
+  for path, flag in ((a.out, "--out"), (a.fit_dir, "--fit_dir")):
+    if path and os.path.exists(path) and not os.path.isdir(path):
+      raise SystemExit(f"{flag}: {path!r} exists and is not a folder.")
+  if a.tiers < 64 or a.tiers % 64:
+    raise SystemExit(f"--tiers: expected a positive multiple of 64; got {a.tiers}.")
+  if min(a.steps, a.eval_crops) < 1:
+    raise SystemExit(f"--steps, --eval_crops: expected positive counts; got {a.steps}, "
+                     f"{a.eval_crops}.")
   return sizes
 
 
@@ -107,44 +121,6 @@ def resampling(height: int, width: int, levels) -> dict[str, list[float]]:
     out["rows_lost"].append(1.0 - np.unique(src_r).size / height)
     out["cols_lost"].append(1.0 - np.unique(src_c).size / width)
   return out
-
-
-def lost_content(a, b):
-  """Shift-tolerant luma deviation of ``(N, H, W, 3)`` images at full resolution, ``(N,)``.
-
-  For each pixel of ``a``, the smallest SSIM-luminance dissimilarity
-  ``(x - y)^2 / (x^2 + y^2 + C1)`` (8-bit luma) to a pixel of ``b`` displaced by
-  at most one pixel (edges replicated), averaged; plus the same from ``b`` to
-  ``a``. Zero on identical images, non-negative, symmetric; content moved by one
-  pixel costs nothing, content that is gone does.
-
-  Example:
-    >>> import jax.numpy as jnp
-    >>> x = jnp.zeros((1, 12, 12, 3)).at[:, 3:8, 4:9].set(jnp.linspace(0.2, 1, 5)[:, None, None])
-    >>> float(lost_content(x, x)[0]), float(lost_content(x, jnp.roll(x, 1, axis=1))[0])
-    (0.0, 0.0)
-    >>> bool(lost_content(x, x.at[:, 5].set(x[:, 4]))[0] > 0)   # row 5 lost
-    True
-  """
-  import jax.numpy as jnp
-
-  from jiqa.distortions.colorspace import rgb_to_ycbcr
-
-  ya = 255.0 * rgb_to_ycbcr(jnp.asarray(a, jnp.float32))[..., 0]
-  yb = 255.0 * rgb_to_ycbcr(jnp.asarray(b, jnp.float32))[..., 0]
-
-  def one_way(x, y):
-    h, w = x.shape[1:]
-    p = jnp.pad(y, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    best = None
-    for i in range(3):
-      for j in range(3):
-        q = p[:, i:i + h, j:j + w]
-        d = (x - q)**2 / (x * x + q * q + LUMINANCE_C1)
-        best = d if best is None else jnp.minimum(best, d)
-    return best.mean(axis=(1, 2))
-
-  return one_way(ya, yb) + one_way(yb, ya)
 
 
 def order_figures(scores: np.ndarray) -> dict:
@@ -196,8 +172,12 @@ def _scorer_weights(source) -> np.ndarray:
   return dl._scorer_weights(source, "--model" if source else "shipped")
 
 
-def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: int = 0) -> dict:
-  """Every predictor's order at the five pixelate cells of ``photos`` at ``size`` (see above)."""
+def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: int = 0,
+            fits: dict | None = None) -> dict:
+  """Every predictor's order at the five pixelate cells of ``photos`` at ``size`` (see above).
+
+  ``fits``: ``{name: 17 weights}`` on the 16 deviations and ``lost_content``, scored too.
+  """
   import jax
   from tqdm.auto import tqdm
 
@@ -207,7 +187,7 @@ def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: i
   t = _pixelate_index()
   levels = kadid_cells.cell_levels()[t]
   features = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=4))
-  lost_fn = jax.jit(lost_content)
+  lost_fn = jax.jit(deviations.lost_content)
   metrics = kadid_cells.builtin_predictors()
   names = deviations.feature_names(4)
   raw = {m: [] for m in metrics} | {"deviations": [], "lost_content": []}
@@ -226,6 +206,8 @@ def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: i
   scores = {m: np.stack(v) for m, v in raw.items()}         # higher = better
   scores |= {"prior (16 deviations, w = 1/16)": -dev.mean(-1), "scorer": -shipped,
              "lost_content": -lost}
+  both = np.concatenate([dev, lost[..., None]], -1)
+  scores |= {f"fit:{n}": -(both @ np.asarray(w)) for n, w in (fits or {}).items()}
   out = {"size": list(size), "levels": levels.tolist(), "photos": len(photos),
          "resampling": resampling(*size, levels),
          "predictors": {n: order_figures(s) for n, s in scores.items()},
@@ -234,6 +216,56 @@ def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: i
          "repair": repair(shipped, lost)}
   out["repair_prior"] = repair(dev.mean(-1), lost)
   return out
+
+
+def fit_on_engine_tiers(config, pool, out: str, *, tiers: int, steps: int,
+                        eval_crops: int) -> dict:
+  """Fits the 16 deviations with and without ``lost_content`` on the engine's tiers.
+
+  The signal of the shipped scorer (``experiments.scorer_variants``' ``scaled``: the
+  levels of one composition, ranked per tier) on the same training tiers of the
+  training photos, and both fits' certain-order criterion ``E`` on the held-out
+  photos' engine tiers (data cached in ``out``, shared with ``scorer_variants``).
+  Engine data only.
+  """
+  import jax
+
+  from experiments import scorer_variants as sv
+  from jiqa.models import deviations
+
+  lost_fn = jax.jit(deviations.lost_content)
+
+  def bank(refs, images):  # (N, 17): the 16 deviations, then lost_content
+    return np.concatenate([np.asarray(sv.features(refs, images[:, None], 4, "base"))[:, 0],
+                           np.asarray(sv._chunks(lost_fn, refs, images))[:, None]], -1)
+
+  refs, images, severity, _ = sv.training_tiers(config, pool, tiers, out)["scaled"]
+  b, n = images.shape[:2]
+  d = bank(np.repeat(refs, n, 0), images.reshape((b * n,) + images.shape[2:])).reshape(b, n, -1)
+  fits, figures = {}, {"seen_types": {}, "heldout_types": {}}
+  for name, cols in (("base", np.arange(16)), ("base+lost_content", np.arange(17))):
+    params, loss = sv.fit(d[..., cols], severity, scope="tier", steps=steps)
+    w = np.zeros(17)
+    w[cols] = np.asarray(jax.nn.softmax(params["theta"]))
+    fits[name] = {"weights": w.round(5).tolist(), "final_loss": loss}
+  for i, split in enumerate(figures):
+    data = sv.eval_data(config, pool, i, eval_crops, out)
+    cache = {}
+
+    def predict(r, x, w):
+      key = (r.shape, float(r.ravel()[::997].sum()), float(x.ravel()[::991].sum()))
+      if key not in cache:
+        cache.clear()
+        cache[key] = bank(r, x)
+      return -(cache[key] @ w)
+
+    for name, f in fits.items():
+      w = np.asarray(f["weights"])
+      figures[split][name] = sv.heldout_figures(lambda r, x, w=w: predict(r, x, w), data)
+  for name, f in fits.items():
+    f["E"], f["E_se"] = sv.engine_criterion(figures, name)
+    f["E_minus_base"], f["E_minus_base_se"] = sv.engine_criterion(figures, name, "base")
+  return fits
 
 
 def kadid_published(path=None) -> dict:
@@ -270,7 +302,10 @@ def summary(result: dict) -> str:
                      "score at pixelate's cells" if c["c"] is not None else "never")
                   )
     rows.append("")
-  rows += ["## KADID-10k's own pixelate images (published metric columns, 81 contents)", "",
+  for n, f in result.get("fits", {}).items():
+    rows.append(f"fit {n}: E {f['E']:.4f} +- {f['E_se']:.4f}, minus base {f['E_minus_base']:+.4f}"
+                f" +- {f['E_minus_base_se']:.4f}; lost_content weight {f['weights'][16]:.3f}")
+  rows += ["", "## KADID-10k's own pixelate images (published metric columns, 81 contents)", "",
            "| metric | L1..L5 means | strict | photos strictly ordered |", "|---|---|---|---|"]
   for c, f in result["kadid"].items():
     rows.append(f"| {c} | {', '.join(f'{v:.4g}' for v in f['means'])} | "
@@ -326,8 +361,16 @@ def main(argv=None) -> int:
     photos = {n: p for n, p in images.bundled_images().items()
               if n not in pipeline.HOLDOUT_IMAGES}
   weights = _scorer_weights(a.model)
-  result = {"photos": list(photos), "model": a.model or "shipped", "seed": a.seed,
-            "sizes": [measure(photos, s, weights, seed=a.seed) for s in sizes],
+  fits = {}
+  if a.fit_dir:
+    from jiqa.training import loop
+
+    config = pipeline.get_config("")
+    fits = fit_on_engine_tiers(config, loop.load_pool(config), a.fit_dir, tiers=a.tiers,
+                               steps=a.steps, eval_crops=a.eval_crops)
+  result = {"photos": list(photos), "model": a.model or "shipped", "seed": a.seed, "fits": fits,
+            "sizes": [measure(photos, s, weights, seed=a.seed,
+                              fits={n: f["weights"] for n, f in fits.items()}) for s in sizes],
             "kadid": kadid_published()}
   table = summary(result)
   print(table, flush=True)

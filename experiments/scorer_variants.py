@@ -282,8 +282,34 @@ def eval_data(config, pool, i, eval_crops, out):
   return data
 
 
+def training_tiers(config, pool, n_tiers: int, out: str, *, size: str = "") -> dict:
+  """``{"scaled", "mixed": (refs, images, severity, nested)}``: the training tiers of the
+  pipeline ``config`` on its training photos (``pool.train``), cached in ``out``.
+
+  ``n_tiers`` is drawn in chunks of 64: a positive multiple of 64.
+  """
+  if n_tiers < 64 or n_tiers % 64:
+    raise ValueError(f"n_tiers: expected a positive multiple of 64; got {n_tiers}.")
+  from jiqa.distortions import compose
+
+  cache = os.path.join(out, f"train_tiers_{n_tiers}{'_' + size if size else ''}.npz")
+  if os.path.isfile(cache):
+    z = np.load(cache)
+    return {m: [z[f"{m}_{j}"] for j in range(4)] for m in ("scaled", "mixed")}
+  engine, d, drawn = compose.run_engine_config(config), config.data, {}
+  for i, mode in enumerate(("scaled", "mixed")):
+    drawn[mode] = draw_tiers(jax.random.fold_in(jax.random.key(0), i), pool.train,
+                             engine=engine, n_tiers=n_tiers, tier_size=d.tier_size,
+                             crop_size=d.crop_size, mode=mode)
+  os.makedirs(out, exist_ok=True)
+  np.savez(cache, **{f"{m}_{j}": v[j] for m, v in drawn.items() for j in range(4)})
+  return drawn
+
+
 def main(argv=None) -> int:
   a = _parser().parse_args(argv)
+  if a.tiers < 64 or a.tiers % 64:
+    raise SystemExit(f"--tiers: expected a positive multiple of 64; got {a.tiers}.")
   extra = {}
   for spec in a.model:
     name, sep, path = spec.partition("=")
@@ -296,7 +322,6 @@ def main(argv=None) -> int:
   import jiqa
   from jiqa import metrics
   from jiqa.configs import pipeline
-  from jiqa.distortions import compose
   from jiqa.models import DeviationScorer, deviations
   from jiqa.training import loop
 
@@ -307,21 +332,8 @@ def main(argv=None) -> int:
   if a.data_only >= 0:
     eval_data(config, pool, a.data_only, a.eval_crops, a.out)
     return 0
-  engine = compose.run_engine_config(config)
-  key = jax.random.key(0)
-  d = config.data
+  drawn = training_tiers(config, pool, a.tiers, a.out, size=a.size)
   train = {}
-  cache = os.path.join(a.out, f"train_tiers_{a.tiers}{'_' + a.size if a.size else ''}.npz")
-  if os.path.isfile(cache):
-    z = np.load(cache)
-    drawn = {m: [z[f"{m}_{j}"] for j in range(4)] for m in ("scaled", "mixed")}
-  else:
-    drawn = {}
-    for i, mode in enumerate(("scaled", "mixed")):
-      drawn[mode] = draw_tiers(jax.random.fold_in(key, i), pool.train, engine=engine,
-                               n_tiers=a.tiers, tier_size=d.tier_size, crop_size=d.crop_size,
-                               mode=mode)
-    np.savez(cache, **{f"{m}_{j}": v[j] for m, v in drawn.items() for j in range(4)})
   for mode, (refs, imgs, sev, nested) in drawn.items():
     train[mode] = {"sev": sev, "d": features(refs, imgs, a.num_scales),
                    "d_nested": features(refs, nested, a.num_scales)}
@@ -369,7 +381,7 @@ def main(argv=None) -> int:
       sc.theta[...] = jnp.asarray(params["theta"])
       sc.log_scale[...] = jnp.asarray(params["log_scale"])
     w = np.asarray(sc.weights(), np.float32)
-    scale = np.float32(np.exp(np.asarray(sc.log_scale.value)))
+    scale = np.float32(np.exp(np.asarray(sc.log_scale[...])))
     c = cols[feature_set]
     return lambda r, x: (np.float32(0.0) - scale * (pooled(r, x)[:, c] @ w)).astype(np.float64)
 

@@ -159,6 +159,48 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
   return jnp.stack(out, axis=-1)
 
 
+def lost_content(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike) -> jax.Array:
+  """Shift-tolerant luma deviation at full resolution: content lost, not content moved, ``(N,)``.
+
+  For each pixel of ``a``, the smallest SSIM-luminance dissimilarity ``(x - y)^2 /
+  (x^2 + y^2 + C1)`` (8-bit luma, ``C1 = (0.01 * 255)^2``) to a pixel of ``b``
+  displaced by at most one pixel (edges replicated), averaged over the image;
+  plus the same from ``b`` to ``a``. Small translations are not seen as
+  structural change (the principle of CW-SSIM, Wang & Simoncelli 2005): content
+  moved by one pixel costs nothing, content that is gone (a row dropped by
+  nearest-neighbour resampling, detail removed) does. Zero on identical pairs,
+  non-negative and symmetric, like the deviations of :func:`deviation_features`;
+  in none of its feature sets (``experiments/pixelate_order`` measures why).
+
+  Args:
+    a, b: ``(N, H, W, 3)`` RGB images in ``[0, 1]``.
+
+  Example:
+    >>> x = jnp.zeros((1, 12, 12, 3)).at[:, 3:8, 4:9].set(jnp.linspace(0.2, 1, 5)[:, None, None])
+    >>> float(lost_content(x, x)[0]), float(lost_content(x, jnp.roll(x, 1, axis=1))[0])
+    (0.0, 0.0)
+    >>> bool(lost_content(x, x.at[:, 5].set(x[:, 4]))[0] > 0)   # row 5 lost
+    True
+  """
+  a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
+  if a.shape != b.shape or a.ndim != 4 or a.shape[-1] != 3:
+    raise ValueError(f"a, b: expected two (N, H, W, 3) batches of equal shape; got {a.shape} "
+                     f"and {b.shape}.")
+  ya, yb = (255.0 * rgb_to_ycbcr(x)[..., 0] for x in (a, b))
+
+  def one_way(x, y):
+    h, w = x.shape[1:]
+    p = jnp.pad(y, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    best = None
+    for i in range(3):
+      for j in range(3):
+        d = _dissimilarity(x, p[:, i:i + h, j:j + w], LUMINANCE_C1)
+        best = d if best is None else jnp.minimum(best, d)
+    return best.mean(axis=(1, 2))
+
+  return one_way(ya, yb) + one_way(yb, ya)
+
+
 def feature_names(num_scales: int = 4, feature_set: str = "base") -> list[str]:
   """``["gms_std@0", "gms_mean@0", "chroma@0", "luminance@0", "gms_std@1", ...]``.
 

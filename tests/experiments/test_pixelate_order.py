@@ -1,5 +1,5 @@
 """experiments.pixelate_order: argument checks before any work; resampling counts against
-MATLAB's output size; the shift-tolerant deviation against a brute-force numpy loop."""
+MATLAB's output size; the order and repair figures by hand; a small run's outputs."""
 
 import json
 
@@ -17,6 +17,8 @@ from experiments import pixelate_order as po
     (["--sizes", "160,256"], "--sizes"),    # MS-SSIM needs 161 px
     (["--folder", "/no/such/folder"], "--folder"),
     (["--model", "/no/such/folder"], "--model"),
+    (["--tiers", "100", "--fit_dir", "fits"], "--tiers"),
+    (["--steps", "0"], "--steps"),
 ])
 def test_bad_arguments_are_refused_before_any_work(tmp_path, args, match):
   with pytest.raises(SystemExit, match=match):
@@ -45,53 +47,6 @@ def test_resampling_keeps_matlab_output_size_rows_and_nothing_at_level_zero():
       small = np.ceil(n * z - 1e-4)
       assert 1 - small / n - 1e-12 <= r[key][k] <= 1 - (small - 1) / n + 1e-12
     assert 0 < r["moved"][k] <= 1
-
-
-def _lost_content_loops(a, b):
-  """Brute force of po.lost_content for one pair (edges replicated)."""
-  def luma(x):
-    return 255.0 * (0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2])
-
-  ya, yb = luma(a.astype(np.float64)), luma(b.astype(np.float64))
-  h, w = ya.shape
-
-  def one_way(x, y):
-    total = 0.0
-    for i in range(h):
-      for j in range(w):
-        best = np.inf
-        for di in (-1, 0, 1):
-          for dj in (-1, 0, 1):
-            q = y[min(max(i + di, 0), h - 1), min(max(j + dj, 0), w - 1)]
-            best = min(best, (x[i, j] - q)**2 / (x[i, j]**2 + q**2 + po.LUMINANCE_C1))
-        total += best
-    return total / (h * w)
-
-  return one_way(ya, yb) + one_way(yb, ya)
-
-
-def test_lost_content_matches_a_brute_force_loop_and_is_symmetric():
-  rng = np.random.default_rng(0)
-  a = rng.uniform(size=(2, 9, 7, 3)).astype(np.float32)
-  b = np.clip(a + rng.normal(scale=0.1, size=a.shape), 0, 1).astype(np.float32)
-  got = np.asarray(po.lost_content(a, b))
-  want = [_lost_content_loops(a[n], b[n]) for n in range(2)]
-  np.testing.assert_allclose(got, want, rtol=2e-4)
-  np.testing.assert_allclose(got, np.asarray(po.lost_content(b, a)), rtol=1e-6)
-  assert float(po.lost_content(a, a).max()) == 0.0
-
-
-def test_lost_content_forgives_moved_content_and_charges_lost_rows():
-  rng = np.random.default_rng(1)
-  x = np.zeros((1, 16, 16, 3), np.float32)
-  x[:, 4:12, 4:12] = rng.uniform(0.2, 1, size=(1, 8, 8, 1))
-  assert float(po.lost_content(x, np.roll(x, 1, axis=2))[0]) == 0.0
-  dropped = x.copy()
-  dropped[:, 7] = x[:, 6]          # row 7 replaced by its neighbour: its content is gone
-  dropped2 = dropped.copy()
-  dropped2[:, 10] = x[:, 9]
-  one, two = (float(po.lost_content(x, d)[0]) for d in (dropped, dropped2))
-  assert 0 < one < two
 
 
 def test_order_figures_and_repair_by_hand():
@@ -124,3 +79,23 @@ def test_a_small_run_writes_its_tables_and_pictures(tmp_path):
   assert len(size["resampling"]["rows_lost"]) == 5
   # KADID's own pixelate PSNR dips from L2 to L3 (published column, not the MOS).
   assert res["kadid"]["psnr"]["wrong_steps"] == ["L2->L3"]
+
+
+@pytest.mark.slow
+def test_fit_on_engine_tiers_smoke(tmp_path):
+  from jiqa.configs import pipeline
+  from jiqa.training import loop
+
+  config = pipeline.get_config("smoke")
+  fits = po.fit_on_engine_tiers(config, loop.load_pool(config), str(tmp_path), tiers=64,
+                                steps=5, eval_crops=3)
+  assert set(fits) == {"base", "base+lost_content"}
+  for f in fits.values():
+    w = np.asarray(f["weights"])
+    assert w.shape == (17,) and (w >= 0).all() and w.sum() == pytest.approx(1, abs=1e-4)
+    assert 0 < f["E"] <= 1 and f["E_se"] >= 0
+  assert fits["base"]["weights"][16] == 0.0 and fits["base+lost_content"]["weights"][16] > 0
+  assert fits["base"]["E_minus_base"] == 0.0
+  # The training tiers and held-out evaluation data are cached where scorer_variants puts them.
+  assert sorted(p.name for p in tmp_path.iterdir()) == [
+      "eval_data_0_3.npz", "eval_data_1_3.npz", "train_tiers_64.npz"]

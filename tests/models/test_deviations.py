@@ -164,3 +164,55 @@ def test_one_train_step_moves_the_weights():
   assert np.isfinite(float(metrics["loss"])) and float(metrics["pairwise_acc"]) == 1.0
   moved = jax.tree.map(lambda u, v: float(jnp.abs(u - v).max()), new["params"], params)
   assert max(jax.tree.leaves(moved)) > 0
+
+
+def _lost_content_loops(a, b):
+  """Brute force of deviations.lost_content for one pair (edges replicated)."""
+  def luma(x):
+    return 255.0 * (0.299 * x[..., 0] + 0.587 * x[..., 1] + 0.114 * x[..., 2])
+
+  ya, yb = luma(a.astype(np.float64)), luma(b.astype(np.float64))
+  h, w = ya.shape
+
+  def one_way(x, y):
+    total = 0.0
+    for i in range(h):
+      for j in range(w):
+        best = np.inf
+        for di in (-1, 0, 1):
+          for dj in (-1, 0, 1):
+            q = y[min(max(i + di, 0), h - 1), min(max(j + dj, 0), w - 1)]
+            best = min(best, (x[i, j] - q)**2 / (x[i, j]**2 + q**2 + deviations.LUMINANCE_C1))
+        total += best
+    return total / (h * w)
+
+  return one_way(ya, yb) + one_way(yb, ya)
+
+
+def test_lost_content_matches_a_brute_force_loop_and_is_symmetric():
+  rng = np.random.default_rng(0)
+  a = rng.uniform(size=(2, 9, 7, 3)).astype(np.float32)
+  b = np.clip(a + rng.normal(scale=0.1, size=a.shape), 0, 1).astype(np.float32)
+  got = np.asarray(deviations.lost_content(a, b))
+  want = [_lost_content_loops(a[n], b[n]) for n in range(2)]
+  np.testing.assert_allclose(got, want, rtol=2e-4)
+  np.testing.assert_allclose(got, np.asarray(deviations.lost_content(b, a)), rtol=1e-6)
+  assert float(deviations.lost_content(a, a).max()) == 0.0
+
+
+def test_lost_content_forgives_moved_content_and_charges_lost_rows():
+  rng = np.random.default_rng(1)
+  x = np.zeros((1, 16, 16, 3), np.float32)
+  x[:, 4:12, 4:12] = rng.uniform(0.2, 1, size=(1, 8, 8, 1))
+  assert float(deviations.lost_content(x, np.roll(x, 1, axis=2))[0]) == 0.0
+  dropped = x.copy()
+  dropped[:, 7] = x[:, 6]          # row 7 replaced by its neighbour: its content is gone
+  dropped2 = dropped.copy()
+  dropped2[:, 10] = x[:, 9]
+  one, two = (float(deviations.lost_content(x, d)[0]) for d in (dropped, dropped2))
+  assert 0 < one < two
+
+
+def test_lost_content_refuses_mismatched_shapes():
+  with pytest.raises(ValueError, match="a, b"):
+    deviations.lost_content(np.zeros((1, 8, 8, 3)), np.zeros((1, 8, 9, 3)))
