@@ -5,7 +5,7 @@
 Each variant trains the stats scorer alone (config ``scorer``, the pipeline's
 sizes, seed 0) with or without scaled tiers (the levels of one composition,
 pristine first: orders that are certain), then scores the held-out photos'
-tiers of :func:`experiments.scorer_variants.eval_data` (16 crops a photo, seen
+tiers of :func:`experiments.engine_tiers.eval_data` (16 crops a photo, seen
 and held-out types; engine data only) with
 :func:`experiments.scorer_variants.heldout_figures`: scaled-tier, nested and
 mixed-tier pairwise accuracy and the share of tier images below their pristine.
@@ -52,13 +52,13 @@ VARIANTS = {
 
 
 def _eval_sets(out: str) -> dict:
-  from experiments import scorer_variants as sv
+  from experiments import engine_tiers
   from jiqa.configs import pipeline
   from jiqa.training import loop
 
   cfg = pipeline.get_config("")
   pool = loop.load_pool(cfg)
-  return {s: sv.eval_data(cfg, pool, i, 16, os.path.join(out, "data"))
+  return {s: engine_tiers.eval_data(cfg, pool, i, 16, os.path.join(out, "data"))
           for i, s in enumerate(("seen_types", "heldout_types"))}
 
 

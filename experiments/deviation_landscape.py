@@ -279,6 +279,7 @@ def main(argv=None) -> int:
   import jax
   from scipy import stats
 
+  from experiments import engine_tiers
   from experiments import scorer_variants as sv
   from jiqa import images
   from jiqa.configs import pipeline
@@ -291,7 +292,7 @@ def main(argv=None) -> int:
                                                           feature_set="base"))
 
   def featurize(r, x):
-    return np.asarray(sv._chunks(fn, np.asarray(r), np.asarray(x)), np.float64)
+    return np.asarray(engine_tiers.chunks(fn, np.asarray(r), np.asarray(x)), np.float64)
 
   config = pipeline.get_config(a.size)
   pool = loop.load_pool(config)
@@ -300,10 +301,10 @@ def main(argv=None) -> int:
   metric_fns = kadid_cells.builtin_predictors()
   splits, figures = {}, {}
   for i, name in enumerate(("seen_types", "heldout_types")):
-    data = sv.eval_data(config, pool, i, a.eval_crops, eval_dir)
+    data = engine_tiers.eval_data(config, pool, i, a.eval_crops, eval_dir)
     splits[name] = split_features(data, featurize)
     figures[name] = {m: sv.heldout_figures(
-        (lambda f: lambda r, x: np.asarray(sv._chunks(f, r, x), np.float64))(f), data)
+        (lambda f: lambda r, x: np.asarray(engine_tiers.chunks(f, r, x), np.float64))(f), data)
         for m, f in metric_fns.items()}
   print(f"engine evaluation data featurised: {time.perf_counter() - t0:.0f} s", flush=True)
 

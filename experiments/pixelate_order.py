@@ -230,6 +230,7 @@ def fit_on_engine_tiers(config, pool, out: str, *, tiers: int, steps: int,
   """
   import jax
 
+  from experiments import engine_tiers
   from experiments import scorer_variants as sv
   from jiqa.models import deviations
 
@@ -237,9 +238,9 @@ def fit_on_engine_tiers(config, pool, out: str, *, tiers: int, steps: int,
 
   def bank(refs, images):  # (N, 17): the 16 deviations, then lost_content
     return np.concatenate([np.asarray(sv.features(refs, images[:, None], 4, "base"))[:, 0],
-                           np.asarray(sv._chunks(lost_fn, refs, images))[:, None]], -1)
+                           np.asarray(engine_tiers.chunks(lost_fn, refs, images))[:, None]], -1)
 
-  refs, images, severity, _ = sv.training_tiers(config, pool, tiers, out)["scaled"]
+  refs, images, severity, _ = engine_tiers.training_tiers(config, pool, tiers, out)["scaled"]
   b, n = images.shape[:2]
   d = bank(np.repeat(refs, n, 0), images.reshape((b * n,) + images.shape[2:])).reshape(b, n, -1)
   fits, figures = {}, {"seen_types": {}, "heldout_types": {}}
@@ -249,7 +250,7 @@ def fit_on_engine_tiers(config, pool, out: str, *, tiers: int, steps: int,
     w[cols] = np.asarray(jax.nn.softmax(params["theta"]))
     fits[name] = {"weights": w.round(5).tolist(), "final_loss": loss}
   for i, split in enumerate(figures):
-    data = sv.eval_data(config, pool, i, eval_crops, out)
+    data = engine_tiers.eval_data(config, pool, i, eval_crops, out)
     cache = {}
 
     def predict(r, x, w):
@@ -319,7 +320,6 @@ def _plots(out: str, result: dict) -> None:
 
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
-  import plotly.graph_objects as go
   from plotly.subplots import make_subplots
 
   sizes = result["sizes"]

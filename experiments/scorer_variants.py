@@ -69,6 +69,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from experiments.engine_tiers import chunks as _chunks
+from experiments.engine_tiers import eval_data, training_tiers
+
 
 def _parser():
   p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -93,30 +96,6 @@ def _parser():
   p.add_argument("--eval_crops", type=int, default=0,
                  help="held-out crops per photo (0: the config's eval.crops_per_image)")
   return p
-
-
-def _chunks(fn, *arrays, chunk=32):
-  outs = [jax.device_get(fn(*(a[i:i + chunk] for a in arrays)))
-          for i in range(0, arrays[0].shape[0], chunk)]
-  return np.concatenate(outs)
-
-
-def draw_tiers(key, pool, *, engine, n_tiers, tier_size, crop_size, mode, chunk=64):
-  """Training tiers ``(B, n, S, S, 3)`` and their references, nested images ``B(x)``."""
-  from jiqa import distortions
-  from jiqa.training import data as data_lib
-
-  @jax.jit
-  def one(k):
-    refs = data_lib.random_crops(jax.random.fold_in(k, 0), pool, chunk, crop_size=crop_size)
-    t = distortions.make_tiers(jax.random.fold_in(k, 1), refs, n=tier_size, config=engine,
-                               mode=mode)
-    flat = t.images.reshape((-1,) + t.images.shape[2:])
-    nested = distortions.make_triplets(jax.random.fold_in(k, 2), flat, config=engine)[1]
-    return refs, t.images, t.severity, nested.reshape(t.images.shape)
-
-  parts = [jax.device_get(one(jax.random.fold_in(key, i))) for i in range(n_tiers // chunk)]
-  return [np.concatenate([p[j] for p in parts]) for j in range(4)]
 
 
 def features(refs, images, num_scales, feature_set="pooled"):
@@ -249,63 +228,6 @@ def heldout_figures(predict, data):
   return out
 
 
-def eval_data(config, pool, i, eval_crops, out):
-  """Held-out tiers, scaled tiers and nested images of split ``i`` (0 seen, 1 held-out types),
-  cached in ``out``."""
-  from jiqa import distortions
-  from jiqa.distortions import compose
-
-  eval_lib = importlib.import_module("jiqa.evaluation.evaluate")
-  e = config.eval
-  eng = compose.run_engine_config(config, heldout=bool(i))
-  crops = eval_crops or e.crops_per_image
-  os.makedirs(out, exist_ok=True)  # before the work, not after it
-  ecache = os.path.join(out, f"eval_data_{i}_{crops}.npz")
-  if os.path.isfile(ecache):
-    return dict(np.load(ecache))
-  keep = ("crops", "tier_images", "tier_severity", "scaled_tier_images",
-          "scaled_tier_severity", "nested")
-  parts = []
-  for j in range(pool.heldout.shape[0]):  # one photo at a time: the maps are not kept
-    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(int(e.seed)), i), j)
-    data = eval_lib.make_eval_data(key, pool.heldout[j:j + 1], engine=eng,
-                                   crop_size=e.crop_size, crops_per_image=crops,
-                                   tier_size=e.tier_size, scaled_tiers=True)
-    flat = data["tier_images"].reshape((-1,) + data["tier_images"].shape[2:])
-    data["nested"] = np.asarray(_chunks(lambda x: distortions.make_triplets(
-        jax.random.fold_in(jax.random.key(7 + i), j), x, config=eng)[1], flat)).reshape(
-            data["tier_images"].shape)
-    parts.append({k: data[k] for k in keep})
-    del data
-  data = {k: np.concatenate([p[k] for p in parts]) for k in keep}
-  np.savez(ecache, **data)
-  return data
-
-
-def training_tiers(config, pool, n_tiers: int, out: str, *, size: str = "") -> dict:
-  """``{"scaled", "mixed": (refs, images, severity, nested)}``: the training tiers of the
-  pipeline ``config`` on its training photos (``pool.train``), cached in ``out``.
-
-  ``n_tiers`` is drawn in chunks of 64: a positive multiple of 64.
-  """
-  if n_tiers < 64 or n_tiers % 64:
-    raise ValueError(f"n_tiers: expected a positive multiple of 64; got {n_tiers}.")
-  from jiqa.distortions import compose
-
-  cache = os.path.join(out, f"train_tiers_{n_tiers}{'_' + size if size else ''}.npz")
-  if os.path.isfile(cache):
-    z = np.load(cache)
-    return {m: [z[f"{m}_{j}"] for j in range(4)] for m in ("scaled", "mixed")}
-  engine, d, drawn = compose.run_engine_config(config), config.data, {}
-  for i, mode in enumerate(("scaled", "mixed")):
-    drawn[mode] = draw_tiers(jax.random.fold_in(jax.random.key(0), i), pool.train,
-                             engine=engine, n_tiers=n_tiers, tier_size=d.tier_size,
-                             crop_size=d.crop_size, mode=mode)
-  os.makedirs(out, exist_ok=True)
-  np.savez(cache, **{f"{m}_{j}": v[j] for m, v in drawn.items() for j in range(4)})
-  return drawn
-
-
 def main(argv=None) -> int:
   a = _parser().parse_args(argv)
   if a.tiers < 64 or a.tiers % 64:
@@ -399,7 +321,6 @@ def main(argv=None) -> int:
   result, table = {"fits": fits}, ""
   if not a.kadid_only:
     figures = {}
-    e = config.eval
     for i, held in enumerate((False, True)):
       data = eval_data(config, pool, i, a.eval_crops, a.out)
       split = "heldout_types" if held else "seen_types"

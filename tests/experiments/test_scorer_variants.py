@@ -18,8 +18,6 @@ def test_tiers_must_be_a_multiple_of_the_drawing_chunk(tmp_path):
     with pytest.raises(SystemExit, match="--tiers"):
       sv.main(["--out", str(tmp_path / "out"), "--tiers", bad])
   assert not (tmp_path / "out").exists()
-  with pytest.raises(ValueError, match="n_tiers"):
-    sv.training_tiers(None, None, 32, str(tmp_path / "out"))
 
 
 def test_size_is_the_cpu_default_or_full():
