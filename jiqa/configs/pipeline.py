@@ -37,7 +37,15 @@ figure depends on the training scale. Within-tier orders leave the balance of
 the weights open, and on the full config's 256 px crops the same signal, fitted
 to convergence, orders the 384x512 cells at 0.656 (MS-SSIM 0.832; README,
 "Against people"), so ``"full"`` is not expected to keep the CPU default's
-0.860 / 0.874.
+0.860 / 0.874. Corrected on 2026-12-06: the 2026-12-05 table behind (2) was
+measured on tiers cached before the engine's KADID-fidelity changes. On the
+current engine's tiers (``experiments/engine_tiers`` now stamps its caches)
+this signal's fit has E 0.927 (MS-SSIM 0.929, the untrained prior 0.944, the
+``scaled+nested`` signal 0.939, the best trained) and KADID 0.712 at 384x512;
+the rule of e341c1d picks the prior, tied with ``scaled+nested``. This
+config's own 2400-step main job, which trains the signal on fresh tiers,
+has E 0.938 (KADID 0.874): it is shipped as it stands, and the choice of
+signal is open again.
 
 ``"relational"`` (alone or before a size, ``"relational,full"``) selects the
 map predictor shipped until 2026-12-05 (with the stats scorer): the relational
