@@ -56,7 +56,7 @@ import optax
 from flax import nnx
 from jax.sharding import Mesh
 
-from jiqa.training import data as data_lib
+from jiqa.training.batches import batch_sizes, make_batch  # noqa: F401 (their home until 12-06)
 from jiqa.training import mesh as mesh_lib
 from jiqa.training import state as state_lib
 
@@ -93,6 +93,10 @@ class StepOptions:
       scaled tiers (``scaled_images``, when :func:`make_batch` made them): the
       levels of one composition, an order that is certain, ranked within each
       tier whatever ``ranking_scope`` is, with ``ranking_kind``.
+    nested_weight: weight (within the ranking loss) of the pairwise term on the
+      batch's nested pairs (``tier_nested``, when :func:`make_batch` made them):
+      each tier image ranked above ``B(x)``, a further composition on top of it,
+      where ``B`` changed it (pairs with ``B(x) = x`` do not count).
     map_smooth: whether the map loss sees the strength after the map
       predictor's ``strength_smooth`` box mean (``False``: it is trained on the
       unsmoothed strength and the box mean only smooths its predictions; in
@@ -117,6 +121,7 @@ class StepOptions:
   map_type_weight: float = 0.0
   map_strength_weight: float = 2.0
   scaled_weight: float = 1.0
+  nested_weight: float = 1.0
   map_smooth: bool = True
 
   def __post_init__(self):
@@ -153,121 +158,8 @@ class StepOptions:
                map_type_weight=float(t.get("map_type_weight", d.map_type_weight)),
                map_strength_weight=float(t.get("map_strength_weight", d.map_strength_weight)),
                scaled_weight=float(t.get("scaled_weight", d.scaled_weight)),
+               nested_weight=float(t.get("nested_weight", d.nested_weight)),
                map_smooth=bool(t.get("map_smooth", d.map_smooth)))
-
-
-def batch_sizes(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  """The keyword sizes of :func:`make_batch` for a run's ``config.task`` and ``config.data``.
-
-  ``batch_size`` (triplets) is 0 for the scorer task and ``tier_batch_size``
-  (and ``scaled_tier_batch_size``) 0 for the map task; ``single_size`` is
-  ``data.single_size``, ``scaled_tier_batch_size`` ``data.scaled_tier_batch_size``
-  (default 0 both) and ``scaled_pristine`` ``data.scaled_pristine`` (default False).
-
-  Example:
-    >>> c = ml_collections.ConfigDict({"task": "map", "data": {"crop_size": 32,
-    ...     "batch_size": 8, "tier_batch_size": 4, "tier_size": 3}})
-    >>> batch_sizes(c)["tier_batch_size"]
-    0
-  """
-  task = state_lib.check_task(config.task)
-  d = config.data
-  return {"crop_size": int(d.crop_size),
-          "batch_size": int(d.batch_size) if task in ("map", "pipeline") else 0,
-          "tier_batch_size": int(d.tier_batch_size) if task in ("scorer", "pipeline") else 0,
-          "tier_size": int(d.get("tier_size", 3)), "tier_mode": d.get("tier_mode", "mixed"),
-          "single_size": int(d.get("single_size", 0)) if task in ("map", "pipeline") else 0,
-          "scaled_tier_batch_size": (int(d.get("scaled_tier_batch_size", 0))
-                                     if task in ("scorer", "pipeline") else 0),
-          "scaled_pristine": bool(d.get("scaled_pristine", False))}
-
-
-def make_batch(key: jax.Array, pool: jax.Array, *, engine, crop_size: int, batch_size: int = 0,
-               tier_batch_size: int = 0, tier_size: int = 3, tier_mode: str = "mixed",
-               single_size: int = 0, scaled_tier_batch_size: int = 0,
-               scaled_pristine: bool = False, mesh: Mesh | None = None
-               ) -> dict[str, jax.Array]:
-  """Random crops and their triplets and/or tiers, all made on the device.
-
-  Args:
-    key: the step's key (``fold_in(key, step)`` in :func:`make_train_step`).
-    pool: ``(P, S, S, 3)`` images to crop from.
-    engine: the :class:`jiqa.distortions.EngineConfig` that distorts them.
-    crop_size: side of the square crops.
-    batch_size: number of triplets (0: none).
-    tier_batch_size: number of tiers (0: none).
-    tier_size: images per tier.
-    tier_mode: :func:`jiqa.distortions.make_tiers`' ``mode``.
-    single_size: how many of the ``batch_size`` triplets (the last ones) carry
-      exactly one distortion (``engine`` with ``min_distortions = max_distortions
-      = 1``), so that naming the one type is trained as well as composed ones.
-    scaled_tier_batch_size: number of scaled tiers (``make_tiers(mode="scaled")``:
-      one composition at ``tier_size`` growing strengths, on crops of their own),
-      an order that is certain; 0: none.
-    scaled_pristine: put the pristine crop first in each scaled tier (severity 0),
-      so that the scaled tiers also rank the pristine above its distortions.
-    mesh: shard the examples along its ``"data"`` axis.
-
-  Returns:
-    A dict with ``reference, distorted, maps`` (triplets, when ``batch_size``)
-    and/or ``tier_images (B, n, H, W, 3), tier_severity (B, n),
-    tier_reference (B, H, W, 3)`` (when ``tier_batch_size``) and ``scaled_images
-    (B', n', H, W, 3), scaled_severity (B', n'), scaled_reference (B', H, W, 3)``
-    (when ``scaled_tier_batch_size``; ``n' = tier_size + 1`` with ``scaled_pristine``).
-
-  Example:
-    >>> batch = make_batch(jax.random.key(0), pool, engine=eng, crop_size=32,
-    ...                    batch_size=8)  # doctest: +SKIP
-  """
-  from jiqa import distortions
-
-  if batch_size < 0 or tier_batch_size < 0 or batch_size + tier_batch_size == 0:
-    raise ValueError("batch_size and tier_batch_size must be >= 0 and not both 0; got "
-                     f"{batch_size} and {tier_batch_size}.")
-  if scaled_tier_batch_size < 0:
-    raise ValueError(f"scaled_tier_batch_size must be >= 0; got {scaled_tier_batch_size}.")
-  if not 0 <= single_size <= batch_size:
-    raise ValueError(f"single_size must be in [0, batch_size = {batch_size}]; got {single_size}.")
-
-  def sharded(x):
-    if mesh is None:
-      return x
-    return jax.lax.with_sharding_constraint(x, mesh_lib.batch_sharding(mesh))
-
-  def crops(stream: int, n: int):
-    keys = sharded(data_lib.example_keys(jax.random.fold_in(key, stream), n))
-    return jax.vmap(lambda k: data_lib.random_crop(k, pool, crop_size=crop_size))(keys)
-
-  # The engine's batched functions run each op only on the images that use it
-  # (vmapping the single-image ones would run every op on every image).
-  batch = {}
-  if batch_size:
-    multi = batch_size - single_size
-    parts = []
-    if multi:
-      parts.append(distortions.make_triplets(
-          jax.random.fold_in(key, 2), sharded(crops(0, multi)), config=engine, mesh=mesh))
-    if single_size:
-      one = dataclasses.replace(engine, min_distortions=1, max_distortions=1)
-      parts.append(distortions.make_triplets(
-          jax.random.fold_in(key, 4), sharded(crops(4, single_size)), config=one, mesh=mesh))
-    ref, dist, maps = (sharded(jnp.concatenate(x)) if len(parts) > 1 else x[0]
-                       for x in zip(*parts))
-    batch.update(reference=ref, distorted=dist, maps=maps)
-  if tier_batch_size:
-    refs = sharded(crops(1, tier_batch_size))
-    tiers = distortions.make_tiers(jax.random.fold_in(key, 3), refs, n=tier_size, config=engine,
-                                   mode=tier_mode, mesh=mesh)
-    batch.update(tier_images=tiers[0], tier_severity=tiers[1], tier_reference=refs)
-  if scaled_tier_batch_size:
-    refs = sharded(crops(5, scaled_tier_batch_size))
-    images, severity, _ = distortions.make_tiers(jax.random.fold_in(key, 6), refs, n=tier_size,
-                                                 config=engine, mode="scaled", mesh=mesh)
-    if scaled_pristine:
-      images = jnp.concatenate([refs[:, None], images], axis=1)
-      severity = jnp.concatenate([jnp.zeros_like(severity[:, :1]), severity], axis=1)
-    batch.update(scaled_images=images, scaled_severity=severity, scaled_reference=refs)
-  return batch
 
 
 def map_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
@@ -293,7 +185,8 @@ def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
 
   Returns ``(rank_loss, {"rank_loss", "pairwise_acc"})`` (and ``"scaled_loss",
   "scaled_pairwise_acc"`` when the batch has scaled tiers, whose loss is added with
-  ``options.scaled_weight``).
+  ``options.scaled_weight``; ``"nested_loss", "nested_acc"`` when it has nested
+  pairs, added with ``options.nested_weight``).
   """
   from jiqa import losses
   from jiqa.models import scorer as scorer_lib
@@ -310,6 +203,16 @@ def ranking_terms(models: state_lib.Models, batch: dict[str, jax.Array], *,
     loss = loss + options.scaled_weight * s_loss
     parts.update(scaled_loss=s_loss, scaled_pairwise_acc=losses.pairwise_accuracy(
         s_scores, batch["scaled_severity"]))
+  if "tier_nested" in batch:  # x above B(x): certain wherever B changed x
+    n_scores = scorer_lib.tier_scores(models.scorer, batch["tier_reference"],
+                                      batch["tier_nested"])
+    changed = jnp.any(batch["tier_nested"] != batch["tier_images"], axis=(2, 3, 4)).reshape(-1)
+    pair = jnp.stack([scores, n_scores], -1).reshape(-1, 2)
+    severity = jnp.where(changed[:, None], jnp.array([0.0, 1.0]), 0.0)
+    n_loss = losses.ranking_loss(jnp.where(changed[:, None], pair, 0.0), severity,
+                                 kind="pairwise", scope="tier")
+    loss = loss + options.nested_weight * n_loss
+    parts.update(nested_loss=n_loss, nested_acc=losses.pairwise_accuracy(pair, severity))
   parts["rank_loss"] = loss
   return loss, parts
 
