@@ -45,7 +45,7 @@ this signal's fit has E 0.927 (MS-SSIM 0.929, the untrained prior 0.944, the
 the rule of e341c1d picks the prior, tied with ``scaled+nested``. This
 config's own 2400-step main job, which trains the signal on fresh tiers,
 has E 0.938 (KADID 0.874): it is shipped as it stands, and the choice of
-signal is open again. Fixed on 2026-12-06 at 17:10 UTC, before ``"nested"``
+signal is open again. Fixed on 2026-12-06 at 17:03 UTC, before ``"nested"``
 first ran: its CPU main job (2400 steps, seed 0) is measured beside the shipped
 one on the engine's certain orders (``experiments.scorer_variants --model``, 32
 crops a held-out photo, E paired by tier); it would replace the shipped weights
