@@ -32,12 +32,13 @@ deviations has the highest certain-order criterion ``E`` on held-out photos
 2026-12-01 (commit 406537b). Every trained variant of that table had a KADID
 cell Spearman in [0.848, 0.861] (the untrained prior 0.757), so the choice
 among them does not carry the human-data figure. ``"stats"`` keeps the scorer
-shipped until 2026-12-06 (KADID cell Spearman 0.681). Measured afterwards: the
-figure depends on the training scale. Within-tier orders leave the balance of
-the weights open, and on the full config's 256 px crops the same signal, fitted
-to convergence, orders the 384x512 cells at 0.656 (MS-SSIM 0.832; README,
-"Against people"), so ``"full"`` is not expected to keep the CPU default's
-0.860 / 0.874. Corrected on 2026-12-06: the 2026-12-05 table behind (2) was
+shipped until 2026-12-06 (KADID cell Spearman 0.681). Measured afterwards:
+within-tier orders leave the balance of the weights open, and on the full
+config's 256 px crops the same signal, fitted to convergence, orders the
+384x512 cells at 0.656 (MS-SSIM 0.832; README, "Against people"), so ``"full"``
+is not expected to keep the CPU default's 0.860 / 0.874 (first read as a
+dependence on the crop size; the 64 px fit it was compared with was of the old
+engine, below). Corrected on 2026-12-06: the 2026-12-05 table behind (2) was
 measured on tiers cached before the engine's KADID-fidelity changes. On the
 current engine's tiers (``experiments/engine_tiers`` now stamps its caches)
 this signal's fit has E 0.927 (MS-SSIM 0.929, the untrained prior 0.944, the
