@@ -134,7 +134,7 @@ def split_features(data: dict, featurize) -> dict:
   return out
 
 
-def _scorer_weights(source, name: str) -> np.ndarray:
+def scorer_weights(source, name: str) -> np.ndarray:
   """The deviation weights of a model's scorer (``source`` as :func:`jiqa.load` takes it)."""
   import jax
   from flax import nnx
@@ -157,10 +157,10 @@ def named_weights(fits: list[str], models: list[str] = ()) -> dict[str, np.ndarr
 
   names = deviations.feature_names(NUM_SCALES, "base")
   out = {"prior": np.full(len(names), 1.0 / len(names)),
-         "shipped": _scorer_weights(None, "shipped")}
+         "shipped": scorer_weights(None, "shipped")}
   for spec in models:
     name, _, path = spec.partition("=")
-    out[name] = _scorer_weights(path, name)
+    out[name] = scorer_weights(path, name)
   for spec in fits:
     name, _, path = spec.partition("=")
     with open(path, encoding="utf-8") as f:
@@ -199,8 +199,14 @@ def _check_args(a):
     size = ()
   if len(size) != 2 or min(size) < 16:
     raise SystemExit(f"--kadid_size: expected H,W (each >= 16); got {a.kadid_size!r}.")
-  if os.path.exists(a.out) and not os.path.isdir(a.out):
-    raise SystemExit(f"--out: {a.out!r} exists and is not a folder.")
+  from jiqa import outputs
+
+  try:
+    for path, flag in ((a.out, "--out"), (a.eval_dir, "--eval_dir")):
+      if path is not None:
+        outputs.check_output_dir(path, flag=flag)
+  except ValueError as e:
+    raise SystemExit(str(e)) from None
   return size
 
 

@@ -39,6 +39,7 @@ Writes ``pixelate_order.json``, ``.md``, ``.png`` and ``.html``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import time
@@ -82,9 +83,14 @@ def _check_args(a) -> list[tuple[int, int]]:
     raise SystemExit(f"--folder: {a.folder!r} is not a folder.")
   if a.model is not None and not os.path.isdir(a.model):
     raise SystemExit(f"--model: {a.model!r} is not a run or exported-model folder.")
-  for path, flag in ((a.out, "--out"), (a.fit_dir, "--fit_dir")):
-    if path and os.path.exists(path) and not os.path.isdir(path):
-      raise SystemExit(f"{flag}: {path!r} exists and is not a folder.")
+  from jiqa import outputs
+
+  try:
+    for path, flag in ((a.out, "--out"), (a.fit_dir, "--fit_dir")):
+      if path:
+        outputs.check_output_dir(path, flag=flag)
+  except ValueError as e:
+    raise SystemExit(str(e)) from None
   if a.tiers < 64 or a.tiers % 64:
     raise SystemExit(f"--tiers: expected a positive multiple of 64; got {a.tiers}.")
   if min(a.steps, a.eval_crops) < 1:
@@ -160,16 +166,23 @@ def repair(deviation_sum: np.ndarray, lost: np.ndarray) -> dict:
 
 
 def _pixelate_index() -> int:
-  """Pixelate's 0-based KADID type index."""
-  from jiqa.evaluation import kadid_cells
+  """Pixelate's 0-based KADID type index (the engine's first 25 types are KADID's, in order)."""
+  from jiqa import distortions
 
-  return [s.name for s in kadid_cells._kadid_specs()].index(PIXELATE)
+  return distortions.names().index(PIXELATE)
 
 
-def _scorer_weights(source) -> np.ndarray:
-  from experiments import deviation_landscape as dl
+@functools.cache
+def _bank_fn():
+  """Jitted ``(N, 17)``: the 16 deviations of the shipped scorer, then ``lost_content``."""
+  import jax
+  import jax.numpy as jnp
 
-  return dl._scorer_weights(source, "--model" if source else "shipped")
+  from jiqa.models import deviations
+
+  return jax.jit(lambda r, x: jnp.concatenate(
+      [deviations.deviation_features(r, x, num_scales=4), deviations.lost_content(r, x)[:, None]],
+      axis=-1))
 
 
 def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: int = 0,
@@ -186,11 +199,9 @@ def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: i
 
   t = _pixelate_index()
   levels = kadid_cells.cell_levels()[t]
-  features = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=4))
-  lost_fn = jax.jit(deviations.lost_content)
   metrics = kadid_cells.builtin_predictors()
   names = deviations.feature_names(4)
-  raw = {m: [] for m in metrics} | {"deviations": [], "lost_content": []}
+  raw = {m: [] for m in metrics} | {"bank": []}
   for i, photo in enumerate(tqdm(photos.values(), desc=f"{size[0]}x{size[1]}", leave=False)):
     ref = kadid_cells.kadid_like(photo, size=size)
     cells = kadid_cells.distort_cells(jax.random.fold_in(jax.random.key(seed), i), ref, t,
@@ -198,15 +209,13 @@ def measure(photos: dict, size: tuple[int, int], weights: np.ndarray, *, seed: i
     refs = np.broadcast_to(ref, cells.shape)
     for m, fn in metrics.items():
       raw[m].append(np.asarray(fn(refs, cells), np.float64))
-    raw["deviations"].append(np.asarray(features(refs, cells), np.float64))
-    raw["lost_content"].append(np.asarray(lost_fn(refs, cells), np.float64))
-  dev = np.stack(raw.pop("deviations"))                     # (photos, 5, 16)
-  lost = np.stack(raw.pop("lost_content"))
+    raw["bank"].append(np.asarray(_bank_fn()(refs, cells), np.float64))
+  both = np.stack(raw.pop("bank"))                          # (photos, 5, 17)
+  dev, lost = both[..., :16], both[..., 16]
   shipped = dev @ weights
   scores = {m: np.stack(v) for m, v in raw.items()}         # higher = better
   scores |= {"prior (16 deviations, w = 1/16)": -dev.mean(-1), "scorer": -shipped,
              "lost_content": -lost}
-  both = np.concatenate([dev, lost[..., None]], -1)
   scores |= {f"fit:{n}": -(both @ np.asarray(w)) for n, w in (fits or {}).items()}
   out = {"size": list(size), "levels": levels.tolist(), "photos": len(photos),
          "resampling": resampling(*size, levels),
@@ -232,13 +241,9 @@ def fit_on_engine_tiers(config, pool, out: str, *, tiers: int, steps: int,
 
   from experiments import engine_tiers
   from experiments import scorer_variants as sv
-  from jiqa.models import deviations
-
-  lost_fn = jax.jit(deviations.lost_content)
 
   def bank(refs, images):  # (N, 17): the 16 deviations, then lost_content
-    return np.concatenate([np.asarray(sv.features(refs, images[:, None], 4, "base"))[:, 0],
-                           np.asarray(engine_tiers.chunks(lost_fn, refs, images))[:, None]], -1)
+    return np.asarray(engine_tiers.chunks(_bank_fn(), refs, images), np.float64)
 
   refs, images, severity, _ = engine_tiers.training_tiers(config, pool, tiers, out)["scaled"]
   b, n = images.shape[:2]
@@ -360,7 +365,9 @@ def main(argv=None) -> int:
   else:
     photos = {n: p for n, p in images.bundled_images().items()
               if n not in pipeline.HOLDOUT_IMAGES}
-  weights = _scorer_weights(a.model)
+  from experiments import deviation_landscape
+
+  weights = deviation_landscape.scorer_weights(a.model, "--model" if a.model else "shipped")
   fits = {}
   if a.fit_dir:
     from jiqa.training import loop

@@ -59,6 +59,7 @@ well as PSNR does, ``experiments/kadid_severity_check``).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -98,15 +99,21 @@ def _parser():
   return p
 
 
-def features(refs, images, num_scales, feature_set="pooled"):
-  """Deviations ``(B, n, K)`` of tier images ``(B, n, ...)`` from their references."""
+@functools.cache
+def _features_fn(num_scales: int, feature_set: str):
+  """The jitted deviations, one per ``(num_scales, feature_set)``: compiled once, not per call."""
   from jiqa.models import deviations
 
+  return jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=num_scales,
+                                                            feature_set=feature_set))
+
+
+def features(refs, images, num_scales, feature_set="pooled"):
+  """Deviations ``(B, n, K)`` of tier images ``(B, n, ...)`` from their references."""
   b, n = images.shape[:2]
   flat = images.reshape((b * n,) + images.shape[2:])
-  f = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=num_scales,
-                                                         feature_set=feature_set))
-  return _chunks(f, np.repeat(refs, n, axis=0), flat).reshape(b, n, -1)
+  return _chunks(_features_fn(num_scales, feature_set), np.repeat(refs, n, axis=0),
+                 flat).reshape(b, n, -1)
 
 
 def fit(d_tier, severity, *, scope, steps, d_nested=None, d_base=None, kind="pairwise",
@@ -244,7 +251,7 @@ def main(argv=None) -> int:
   import jiqa
   from jiqa import metrics
   from jiqa.configs import pipeline
-  from jiqa.models import DeviationScorer, deviations
+  from jiqa.models import DeviationScorer
   from jiqa.training import loop
 
   eval_lib = importlib.import_module("jiqa.evaluation.evaluate")  # the package's name is a function
@@ -285,8 +292,7 @@ def main(argv=None) -> int:
 
   # The pooled deviations of a batch are computed once and shared by every variant (the
   # DeviationScorer's score is -exp(log_scale) * d @ softmax(theta) on these columns).
-  pooled_fn = jax.jit(lambda r, x: deviations.deviation_features(r, x, num_scales=a.num_scales,
-                                                                 feature_set="pooled"))
+  pooled_fn = _features_fn(a.num_scales, "pooled")
   bank = {}
 
   def pooled(r, x):

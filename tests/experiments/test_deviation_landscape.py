@@ -35,11 +35,14 @@ def test_fits_file_must_hold_a_fits_table(tmp_path):
     dl.main(["--out", str(tmp_path / "out"), "--fits", f"x={empty}"])
 
 
-def test_out_must_not_be_a_file(tmp_path):
+def test_out_and_eval_dir_must_not_be_files(tmp_path):
   f = tmp_path / "file"
   f.write_text("x")
   with pytest.raises(SystemExit, match="--out"):
     dl.main(["--out", str(f)])
+  with pytest.raises(SystemExit, match="--eval_dir"):
+    dl.main(["--out", str(tmp_path / "out"), "--eval_dir", str(f)])
+  assert not (tmp_path / "out").exists()
 
 
 def test_draw_weights_lie_on_the_simplex_and_follow_the_seed():
@@ -85,6 +88,6 @@ def test_engine_criterion_by_hand():
 
 
 def test_shipped_scorer_weights_are_its_sixteen_positive_weights():
-  w = dl._scorer_weights(None, "shipped")
+  w = dl.scorer_weights(None, "shipped")
   assert w.shape == (16,) and (w > 0).all()
   np.testing.assert_allclose(w.sum(), 1.0, rtol=1e-6)

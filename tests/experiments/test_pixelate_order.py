@@ -26,11 +26,14 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, args, match):
   assert not (tmp_path / "out").exists()
 
 
-def test_out_must_not_be_a_file(tmp_path):
+def test_out_and_fit_dir_must_not_be_files(tmp_path):
   f = tmp_path / "file"
   f.write_text("x")
   with pytest.raises(SystemExit, match="--out"):
     po.main(["--out", str(f)])
+  with pytest.raises(SystemExit, match="--fit_dir"):
+    po.main(["--out", str(tmp_path / "out"), "--fit_dir", str(f)])
+  assert not (tmp_path / "out").exists()
 
 
 def test_resampling_keeps_matlab_output_size_rows_and_nothing_at_level_zero():
