@@ -53,6 +53,30 @@ crops a held-out photo, E paired by tier); it would replace the shipped weights
 only if its E exceeds the shipped model's by more than two paired standard
 errors. Its KADID figures are reported, never used for the choice.
 
+``"tolerant"`` (item 1's one failing type, pixelate): the deviations forgive
+displacements of one pixel (:mod:`jiqa.models.registration`: each pixel moved
+by at most one to where its 3x3 zero-mean luma patch best matches; the
+deviations of both registered orderings averaged). Engine data behind it (16
+training photos, KADID's 125 cells applied by the engine, no MOS read): with
+the shipped weights, the aligned deviations order 23 of 25 types' five levels
+strictly at 192x256 and at 384x512 (not pixelate, nor mean shift on these
+photos), the tolerant ones all 25 at 192x256 and 24 at 384x512 (not mean
+shift); pixelate's five means go 0.0135, 0.0181, 0.0239, 0.0289, 0.0683 at
+192x256 (aligned: 0.0409, 0.0297, 0.0399, 0.0442, 0.0779) and 0.0108, 0.0154,
+0.0169, 0.0205, 0.0516 at 384x512 (aligned: 0.0297, 0.0301, 0.0266, 0.0312,
+0.0592); the tolerant deviations of the other types stay within 0.93-1.14 of
+the aligned ones except the noise types (x1.20-1.22; impulse noise x0.72). A 5x5 patch was measured on the
+same data and not taken: a narrower pixelate margin (0.0256 to 0.0263 at
+L3-L4) and noise x1.24. Rule, fixed on 2026-12-06 at 18:50 UTC before any
+KADID figure of a tolerant deviation was seen (a smoke run's report computed
+one; it was deleted unread): ``"tolerant"`` replaces
+the shipped weights (and becomes the default) if its CPU main job (2400 steps,
+seed 0) (a) orders pixelate's five KADID levels strictly on the 16 training
+photos at 192x256 and at 384x512, and every type the shipped scorer orders
+strictly there, and (b) has a certain-order criterion E (as for ``"nested"``)
+not below the shipped model's by more than two paired standard errors. Its
+KADID figures are reported, never used for the choice.
+
 ``"relational"`` (alone or before a size, ``"relational,full"``) selects the
 map predictor shipped until 2026-12-05 (with the stats scorer): the relational
 statistics only, no type head, no single-distortion triplets (type top-1 0.19
@@ -136,8 +160,8 @@ def certain_orders(c: ml_collections.ConfigDict, *, weight: float = 4.0
   return c
 
 
-def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
-                     ) -> ml_collections.ConfigDict:
+def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base",
+                     tolerance: int = 0) -> ml_collections.ConfigDict:
   """Sets ``c`` (a pipeline or scorer config) to the deviation scorer on certain orderings.
 
   :class:`jiqa.models.DeviationScorer` (fixed perceptual deviations under
@@ -152,19 +176,20 @@ def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base"
     ('deviation', 'scaled', 'tier')
   """
   c.model.scorer = ml_collections.ConfigDict(dict(backbone="deviation", depth=4,
-                                                  antisymmetric=False, feature_set=feature_set))
+                                                  antisymmetric=False, feature_set=feature_set,
+                                                  tolerance=tolerance))
   c.data.tier_mode = "scaled"
   c.train.ranking_scope = "tier"
   c.data.scaled_tier_batch_size = 0  # its tiers are scaled ones already
   return c
 
 
-VARIANTS = ("relational", "stats", "nested")
+VARIANTS = ("relational", "stats", "nested", "tolerant")
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """Returns the pipeline config; ``arg`` is "", "smoke" or "full", optionally after
-  "relational,", "stats," or "nested,".
+  "relational,", "stats,", "nested," or "tolerant,".
 
   The default scorer is :func:`deviation_scorer` (issue 10; see the module
   docstring). ``"stats"`` keeps the scorer shipped until 2026-12-06 (the
@@ -174,7 +199,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   nested pairs (``data.nested_pairs``: each tier image above a further
   composition on top of it, ``train.nested_weight`` 1), the training signal
   that the decision rule of e341c1d ranks best among the trained ones on the
-  current engine's tiers (``scaled+nested``; module docstring).
+  current engine's tiers (``scaled+nested``; module docstring). ``"tolerant"`` is
+  the default with deviations that forgive displacements of one pixel
+  (``model.scorer.tolerance`` 1, :mod:`jiqa.models.registration`).
 
   Example:
     >>> get_config().model.scorer.backbone, get_config("stats").model.scorer.backbone
@@ -188,7 +215,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     parts = parts[1:] or [""]
   if len(parts) != 1 or parts[0] not in ("", "smoke", "full"):
     raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'relational,', "
-                     f"'stats,' or 'nested,'; got {arg!r}.")
+                     f"'stats,', 'nested,' or 'tolerant,'; got {arg!r}.")
   c = _sized(parts[0])
   if parts[0] != "smoke":  # (a second engine compile would slow the smoke tests)
     # The scorer also ranks the levels of one composition (orders that are certain): without
@@ -215,6 +242,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   if variant == "nested":
     c.data.nested_pairs = True
     c.train.nested_weight = 1.0
+  if variant == "tolerant":
+    c.model.scorer.tolerance = 1
   return c
 
 

@@ -107,7 +107,8 @@ def _std(m: jax.Array) -> jax.Array:
 
 
 def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
-                       num_scales: int = 4, feature_set: str = "base") -> jax.Array:
+                       num_scales: int = 4, feature_set: str = "base",
+                       tolerance: int = 0) -> jax.Array:
   """The ``K * num_scales`` deviations of ``b`` from ``a`` (see the module docstring).
 
   Symmetric in ``a`` and ``b``, zero on identical pairs, non-negative.
@@ -119,6 +120,12 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
     feature_set: ``"base"`` (``K = 4``: ``gms_std, gms_mean, chroma,
       luminance``) or ``"pooled"`` (``K = 7``: also the standard deviations of
       the chroma map, of the luminance map and of the joint map ``1 - S_G S_C``).
+    tolerance: displacements forgiven, in full-resolution pixels. ``0``: the
+      pixel-aligned deviations. ``t > 0``: the mean of the deviations of ``(a,
+      register(a, b))`` and ``(b, register(b, a))``
+      (:func:`jiqa.models.registration.register`, ``radius=t``): content moved by
+      at most ``t`` pixels costs nothing, content that is gone still does. Still
+      symmetric, zero on identical pairs and non-negative.
 
   Returns:
     ``(N, K * num_scales)``, scale-major: the ``K`` deviations of scale 0, then
@@ -139,6 +146,18 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
   if num_scales < 1 or a.shape[1] % f or a.shape[2] % f:
     raise ValueError(f"a: height and width must be multiples of 2**num_scales = {f} "
                      f"(num_scales >= 1); got {a.shape[1:3]} with num_scales={num_scales}.")
+  if not isinstance(tolerance, int) or tolerance < 0:
+    raise ValueError(f"tolerance: expected a displacement >= 0 pixels (an int); got {tolerance!r}.")
+  if tolerance:
+    from jiqa.models.registration import register
+
+    return 0.5 * (_aligned(a, register(a, b, radius=tolerance), num_scales, feature_set)
+                  + _aligned(b, register(b, a, radius=tolerance), num_scales, feature_set))
+  return _aligned(a, b, num_scales, feature_set)
+
+
+def _aligned(a: jax.Array, b: jax.Array, num_scales: int, feature_set: str) -> jax.Array:
+  """The pixel-aligned deviations of :func:`deviation_features`."""
   offset = jnp.asarray([0.0, 0.5, 0.5], jnp.float32)
   ya, yb = 255.0 * (rgb_to_ycbcr(a) - offset), 255.0 * (rgb_to_ycbcr(b) - offset)
   out = []

@@ -278,6 +278,8 @@ class DeviationScorer(RelationalScorer):
     feature_set: which deviations (``"base"`` or ``"pooled"``, see
       :func:`jiqa.models.deviations.deviation_features`).
     init_scale: the initial ``exp(log_scale)``.
+    tolerance: displacements the deviations forgive, in pixels (``0``:
+      pixel-aligned; see :func:`jiqa.models.deviations.deviation_features`).
 
   Example:
     >>> s = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
@@ -291,12 +293,16 @@ class DeviationScorer(RelationalScorer):
   symmetric = True
 
   def __init__(self, *, rngs: nnx.Rngs, num_scales: int = 4, feature_set: str = "base",
-               init_scale: float = 50.0):
+               init_scale: float = 50.0, tolerance: int = 0):
     del rngs
     from jiqa.models import deviations
 
+    if not isinstance(tolerance, int) or tolerance < 0:
+      raise ValueError(f"tolerance: expected a displacement >= 0 pixels (an int); got "
+                       f"{tolerance!r}.")
     self.num_scales = num_scales
     self.feature_set = feature_set
+    self.tolerance = tolerance
     self.stride = 2**num_scales
     self.feature_names = tuple(deviations.feature_names(num_scales, feature_set))
     self.theta = nnx.Param(jnp.zeros((len(self.feature_names),), jnp.float32))
@@ -311,7 +317,7 @@ class DeviationScorer(RelationalScorer):
 
     r, x = self._check(reference, images)
     d = deviations.deviation_features(r, x, num_scales=self.num_scales,
-                                      feature_set=self.feature_set)
+                                      feature_set=self.feature_set, tolerance=self.tolerance)
     return 0.0 - jnp.exp(self.log_scale[...]) * (d @ self.weights())  # +0.0 on r == x
 
 
@@ -319,14 +325,15 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
                 map_predictor: nnx.Module | None = None, stop_map_gradient: bool = False,
                 width: int = 16, depth: int = 3, patch_size: int = 8, num_heads: int = 4,
                 hidden: int = 64, norm: str = "group",
-                feature_set: str = "base") -> RelationalScorer:
+                feature_set: str = "base", tolerance: int = 0) -> RelationalScorer:
   """The scorer that ``config.model.scorer``'s keys name.
 
   ``map_predictor`` given: :class:`~jiqa.models.feature_scorers.MapFeatureScorer`;
   ``backbone="stats"``: :class:`ReferenceAnchoredScorer` (``antisymmetric=False``)
   or :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``:
   :class:`~jiqa.models.feature_scorers.EncoderScorer`; ``"deviation"`` (with ``antisymmetric=False``; ``depth`` is its number of
-  scales, ``feature_set`` its deviations): :class:`DeviationScorer`.
+  scales, ``feature_set`` its deviations, ``tolerance`` the displacements they
+  forgive): :class:`DeviationScorer`.
 
   Raises:
     ValueError: for ``antisymmetric=False`` with anything but the stats stem.
@@ -339,7 +346,11 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
     if antisymmetric or map_predictor is not None:
       raise ValueError("backbone='deviation' is symmetric: it needs antisymmetric=False and no "
                        "map_predictor.")
-    return DeviationScorer(num_scales=depth, feature_set=feature_set, rngs=rngs)
+    return DeviationScorer(num_scales=depth, feature_set=feature_set, tolerance=tolerance,
+                           rngs=rngs)
+  if tolerance:
+    raise ValueError(f"tolerance: only backbone='deviation' forgives displacements; got "
+                     f"tolerance={tolerance!r} with backbone={backbone!r}.")
   if not antisymmetric and (backbone != "stats" or map_predictor is not None):
     raise ValueError("antisymmetric=False is implemented for backbone='stats' without a "
                      f"map_predictor; got backbone={backbone!r}.")
