@@ -1,7 +1,7 @@
 """The whole pipeline: map predictor and relational scorer trained jointly.
 
-``get_config("")`` is the README's CPU default (train + evaluate within 15 min
-on 2 cores); ``get_config("smoke")`` runs in seconds (tests); ``get_config(
+``get_config("")`` is the README's CPU default (train + evaluate in about 21 min
+on 2 cores since the tolerant deviations, 13-15 min before); ``get_config("smoke")`` runs in seconds (tests); ``get_config(
 "full")`` is the GPU/TPU size. Use as ``--config pipeline:smoke`` (or ``configs/pipeline.py:smoke`` in a checkout).
 
 The map predictor names the distortion (issue 9): residual input statistics
@@ -53,7 +53,7 @@ crops a held-out photo, E paired by tier); it would replace the shipped weights
 only if its E exceeds the shipped model's by more than two paired standard
 errors. Its KADID figures are reported, never used for the choice.
 
-``"tolerant"`` (item 1's one failing type, pixelate): the deviations forgive
+Tolerant deviations (item 1's one failing type, pixelate): the deviations forgive
 displacements of one pixel (:mod:`jiqa.models.registration`: each pixel moved
 by at most one to where its 3x3 zero-mean luma patch best matches; the
 deviations of both registered orderings averaged). Engine data behind it (16
@@ -69,13 +69,22 @@ the aligned ones except the noise types (x1.20-1.22; impulse noise x0.72). A 5x5
 same data and not taken: a narrower pixelate margin (0.0256 to 0.0263 at
 L3-L4) and noise x1.24. Rule, fixed on 2026-12-06 at 18:50 UTC before any
 KADID figure of a tolerant deviation was seen (a smoke run's report computed
-one; it was deleted unread): ``"tolerant"`` replaces
+one; it was deleted unread): ``"tolerant"`` (then a variant) replaces
 the shipped weights (and becomes the default) if its CPU main job (2400 steps,
 seed 0) (a) orders pixelate's five KADID levels strictly on the 16 training
 photos at 192x256 and at 384x512, and every type the shipped scorer orders
 strictly there, and (b) has a certain-order criterion E (as for ``"nested"``)
 not below the shipped model's by more than two paired standard errors. Its
 KADID figures are reported, never used for the choice.
+Applied the same evening (run of 1249 s): (a) ``python -m
+experiments.level_order --model tolerant=RUN``: 25/25 types strict at 192x256,
+24/25 at 384x512 (mean shift, which the shipped scorer misses there too), the
+shipped scorer 23/25 at both; (b) E 0.935 against 0.938, -0.0024 +- 0.0030
+(paired). Both hold, so the tolerant deviations are the default since
+(``"aligned"`` keeps the former). Before it shipped, ties in the block
+matching were made robust to float rounding (``registration.TIE_*``), which
+moves a few pixels of the features, so the shipped run is that code's main
+job, checked against (a) and (b) again (README).
 
 ``"relational"`` (alone or before a size, ``"relational,full"``) selects the
 map predictor shipped until 2026-12-05 (with the stats scorer): the relational
@@ -184,12 +193,12 @@ def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base",
   return c
 
 
-VARIANTS = ("relational", "stats", "nested", "tolerant")
+VARIANTS = ("relational", "stats", "nested", "aligned")
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """Returns the pipeline config; ``arg`` is "", "smoke" or "full", optionally after
-  "relational,", "stats,", "nested," or "tolerant,".
+  "relational,", "stats,", "nested," or "aligned,".
 
   The default scorer is :func:`deviation_scorer` (issue 10; see the module
   docstring). ``"stats"`` keeps the scorer shipped until 2026-12-06 (the
@@ -199,15 +208,19 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   nested pairs (``data.nested_pairs``: each tier image above a further
   composition on top of it, ``train.nested_weight`` 1), the training signal
   that the decision rule of e341c1d ranks best among the trained ones on the
-  current engine's tiers (``scaled+nested``; module docstring). ``"tolerant"`` is
-  the default with deviations that forgive displacements of one pixel
-  (``model.scorer.tolerance`` 1, :mod:`jiqa.models.registration`).
+  current engine's tiers (``scaled+nested``; module docstring). The default's
+  deviations forgive displacements of one pixel (``model.scorer.tolerance`` 1,
+  :mod:`jiqa.models.registration`; module docstring); ``"aligned"`` is the
+  default with the pixel-aligned deviations (``tolerance`` 0), the scorer
+  shipped until 2026-12-06 evening.
 
   Example:
     >>> get_config().model.scorer.backbone, get_config("stats").model.scorer.backbone
     ('deviation', 'stats')
     >>> get_config("nested").data.nested_pairs, get_config().data.nested_pairs
     (True, False)
+    >>> get_config().model.scorer.tolerance, get_config("aligned").model.scorer.tolerance
+    (1, 0)
   """
   parts = arg.split(",") if arg else [""]
   variant = parts[0] if parts[0] in VARIANTS else None
@@ -215,7 +228,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     parts = parts[1:] or [""]
   if len(parts) != 1 or parts[0] not in ("", "smoke", "full"):
     raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'relational,', "
-                     f"'stats,', 'nested,' or 'tolerant,'; got {arg!r}.")
+                     f"'stats,', 'nested,' or 'aligned,'; got {arg!r}.")
   c = _sized(parts[0])
   if parts[0] != "smoke":  # (a second engine compile would slow the smoke tests)
     # The scorer also ranks the levels of one composition (orders that are certain): without
@@ -236,14 +249,15 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # job, training 410 s on a loaded machine, 2026-12-06): 2400 steps keep the main job near
     # 800 s, under the 880 s that the 1400 steps with the stats scorer took (decided before
     # the 2400-step run, by time alone). Measured: 806 s (training 619 s, evaluation 146 s,
-    # KADID yardstick 34 s), strength Spearman 0.810, KADID cell Spearman 0.860.
+    # KADID yardstick 34 s), strength Spearman 0.810, KADID cell Spearman 0.860. With the
+    # tolerant deviations (4-5x the aligned ones' cost, benchmarks/deviations.py) the same
+    # 2400 steps took 1249 s (training about 1000 s): the steps were kept, so that the
+    # variant adopted by its rule is the model shipped.
     c.train.steps = 2400
-  c = deviation_scorer(c)
+  c = deviation_scorer(c, tolerance=0 if variant == "aligned" else 1)
   if variant == "nested":
     c.data.nested_pairs = True
     c.train.nested_weight = 1.0
-  if variant == "tolerant":
-    c.model.scorer.tolerance = 1
   return c
 
 

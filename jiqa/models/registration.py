@@ -20,8 +20,8 @@ the *variance* of the luma difference over the patch (zero-mean SSD), so
 * a change of brightness or contrast offset does not bias the match (a
   constant difference has variance 0 at every displacement),
 
-and among equally good displacements no move wins, so ``register(a, a) = a``
-exactly. :func:`jiqa.models.deviations.deviation_features` with
+and among equally good displacements (up to float rounding) no move wins, so
+``register(a, a) = a`` exactly and the choice does not depend on the backend. :func:`jiqa.models.deviations.deviation_features` with
 ``tolerance=1`` measures the deviations of both registered orderings of a pair.
 Hand-written: neither dm-pix nor optax has block matching.
 
@@ -43,6 +43,13 @@ import jax.numpy as jnp
 from jiqa.distortions.colorspace import rgb_to_ycbcr
 from jiqa.models.pair_stats import box_mean
 
+# A displacement replaces the best one so far only if its mismatch is lower by more than
+# TIE_ABSOLUTE + TIE_RELATIVE * max(E[d^2] of both) (squared 8-bit luma; float32 rounds the
+# variance E[d^2] - E[d]^2 to about 1e-6 E[d^2]): equal matches keep the earlier one (no
+# move first), whatever the backend, batch or fusion.
+TIE_ABSOLUTE = 1e-3
+TIE_RELATIVE = 1e-5
+
 
 def displacements(radius: int) -> list[tuple[int, int]]:
   """The ``(dy, dx)`` of at most ``radius`` in each axis, no move first.
@@ -62,7 +69,11 @@ def register(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, radius: int = 
   For each pixel ``p`` and displacement ``t`` (``|t_y|, |t_x| <= radius``),
   the mismatch is the variance over the ``patch x patch`` window around ``p``
   of ``Y_b(q + t) - Y_a(q)`` (8-bit luma, edges replicated); the output pixel
-  is ``b(p + t*)`` for the ``t*`` of least mismatch, no move on ties. Not
+  is ``b(p + t*)``, ``t*`` found by a running minimum over
+  :func:`displacements` (no move first) in which a displacement replaces the
+  best so far only if its mismatch is lower by more than ``TIE_ABSOLUTE +
+  TIE_RELATIVE * max(E[d^2])`` of the two: ties, up to float rounding, keep
+  the earlier displacement. Not
   symmetric (``b`` moves onto ``a``); deviations use both orderings.
 
   Args:
@@ -93,15 +104,26 @@ def register(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, radius: int = 
     raise ValueError(f"patch: expected an odd window side >= 1; got {patch}.")
   if radius == 0:
     return b
-  n, h, w, _ = b.shape
+  h, w = b.shape[1:3]
   padded = jnp.pad(b, ((0, 0), (radius, radius), (radius, radius), (0, 0)), mode="edge")
+  luma_b = 255.0 * rgb_to_ycbcr(padded)[..., :1]
+  luma_a = 255.0 * rgb_to_ycbcr(a)[..., :1]
   moves = displacements(radius)
-  cand = jnp.stack([padded[:, radius + i:radius + i + h, radius + j:radius + j + w]
-                    for i, j in moves])                              # (M, N, H, W, 3)
-  luma = 255.0 * rgb_to_ycbcr(cand)[..., :1]
-  diff = (luma - 255.0 * rgb_to_ycbcr(a)[None, ..., :1]).reshape(-1, h, w, 1)
-  # Variance over the window; clipped at 0 so that float rounding of an exact 0 (a
-  # constant difference) cannot beat "no move" (argmin takes the first minimum).
-  mismatch = jnp.maximum(box_mean(diff * diff, patch) - box_mean(diff, patch)**2, 0.0)
-  best = jnp.argmin(mismatch.reshape(len(moves), n, h, w), axis=0)   # (N, H, W)
-  return jnp.take_along_axis(cand, best[None, ..., None], axis=0)[0]
+  diff = jnp.concatenate([luma_b[:, radius + i:radius + i + h, radius + j:radius + j + w]
+                          - luma_a for i, j in moves])               # (M N, H, W, 1)
+  second = box_mean(diff * diff, patch).reshape(len(moves), -1, h, w)
+  # E[d^2] - E[d]^2 rounds with an error of a few float32 ulps of E[d^2]: the tie margin
+  # scales with it, so that equal matches never move a pixel by rounding alone.
+  mismatch = jnp.maximum(second - box_mean(diff, patch).reshape(second.shape)**2, 0.0)
+  best, scale, index = mismatch[0], second[0], jnp.zeros(mismatch.shape[1:], jnp.int32)
+  for k in range(1, len(moves)):
+    better = mismatch[k] < best - TIE_ABSOLUTE - TIE_RELATIVE * jnp.maximum(second[k], scale)
+    best = jnp.where(better, mismatch[k], best)
+    scale = jnp.where(better, second[k], scale)
+    index = jnp.where(better, k, index)
+  # One gather from the padded image: the source row and column of every output pixel.
+  dy, dx = (jnp.asarray([m[c] for m in moves], jnp.int32)[index] for c in (0, 1))
+  rows = radius + jnp.arange(h, dtype=jnp.int32)[None, :, None] + dy
+  cols = radius + jnp.arange(w, dtype=jnp.int32)[None, None, :] + dx
+  batch = jnp.arange(b.shape[0], dtype=jnp.int32)[:, None, None]
+  return padded[batch, rows, cols]

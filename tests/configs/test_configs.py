@@ -70,7 +70,7 @@ def test_default_scorer_is_the_deviation_scorer_on_certain_orders_only(size):
   base, stats = get_config("pipeline", size), get_config("pipeline", f"stats,{size}" if size
                                                          else "stats")
   assert dict(base.model.scorer) == dict(backbone="deviation", depth=4, antisymmetric=False,
-                                         feature_set="base", tolerance=0)
+                                         feature_set="base", tolerance=1)
   assert (base.data.tier_mode, base.train.ranking_scope) == ("scaled", "tier")
   assert base.data.get("scaled_tier_batch_size", 0) == 0  # no mixed (nominal-severity) tiers
   for part, name in (("model", "map"), ("data", "batch_size"), ("data", "single_size"),
@@ -87,14 +87,14 @@ def test_default_scorer_is_the_deviation_scorer_on_certain_orders_only(size):
 
 
 @pytest.mark.parametrize("size", ["", "smoke", "full"])
-def test_tolerant_and_nested_variants_change_one_thing_each(size):
+def test_aligned_and_nested_variants_change_one_thing_each(size):
   base = get_config("pipeline", size).to_dict()
-  tolerant = get_config("pipeline", f"tolerant,{size}" if size else "tolerant").to_dict()
+  aligned = get_config("pipeline", f"aligned,{size}" if size else "aligned").to_dict()
   nested = get_config("pipeline", f"nested,{size}" if size else "nested").to_dict()
-  assert tolerant["model"]["scorer"].pop("tolerance") == 1
-  assert base["model"]["scorer"].pop("tolerance") == 0
-  assert tolerant == base
-  base["model"]["scorer"]["tolerance"] = 0
+  assert aligned["model"]["scorer"].pop("tolerance") == 0
+  assert base["model"]["scorer"].pop("tolerance") == 1
+  assert aligned == base
+  base["model"]["scorer"]["tolerance"] = 1
   assert (nested["data"].pop("nested_pairs"), nested["train"].pop("nested_weight")) == (True, 1.0)
   base["data"].pop("nested_pairs")
   base["train"].pop("nested_weight", None)

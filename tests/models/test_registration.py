@@ -13,8 +13,9 @@ LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _register_loops(a, b, radius, patch):
-  """Independent numpy version: per pixel, per displacement, the window variance of the
-  luma difference (edges replicated), the first least one in ``displacements`` order."""
+  """Independent numpy version (float64): per pixel, per displacement, the window variance
+  of the luma difference (edges replicated); a displacement replaces the best so far only if
+  lower by more than the tie margin."""
   h, w, _ = a.shape
   ya, yb = 255.0 * a.astype(np.float64) @ LUMA, 255.0 * b.astype(np.float64) @ LUMA
   r, p = radius, patch // 2
@@ -31,7 +32,7 @@ def _register_loops(a, b, radius, patch):
             uu, vv = min(max(u, 0), h - 1), min(max(v, 0), w - 1)  # the window's edge
             diffs.append(yb_pad[uu + r + di, vv + r + dj] - ya[uu, vv])
         m = np.var(diffs)
-        if best is None or m < best - 1e-6 * max(1.0, best):
+        if best is None or m < best - registration.TIE_ABSOLUTE - registration.TIE_RELATIVE * best:
           best, pick = m, b_pad[i + r + di, j + r + dj]
       out[i, j] = pick
   return out

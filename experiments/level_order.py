@@ -1,0 +1,168 @@
+"""Within-type level order of models and metrics at KADID's five levels, on the engine alone.
+
+  python -m experiments.level_order --out DIR [--model NAME=PATH ...] [--sizes 192,256 384,512]
+      [--folder DIR] [--no_metrics]
+
+Item 1 of issue 10 asks the scorer to order the five levels of every KADID
+type strictly. The KADID cell yardstick (``experiments.kadid_cells``) measures
+it on the held-out photos beside the human MOS; this experiment measures the
+same order on other photos (by default the 16 *training* photos bundled with
+scikit-image) without reading any human judgement, so a choice between models
+can be made on it: each of KADID's 125 (type, level) cells is applied by the
+engine (:func:`jiqa.evaluation.kadid_cells.distort_cells`, KADID's parameters,
+8-bit quantised) to each photo at each size, every predictor scores each
+distorted image against its pristine photo, and the cell means of each type
+are compared with its nominal severity (``|level|``, so the signed tables of
+mean shift and contrast change count by magnitude; pairs of equal magnitude
+are not compared): the Spearman correlation per type, and whether every pair
+is ordered strictly (:func:`jiqa.evaluation.kadid_figures.within_type`).
+
+Predictors: the shipped model (``jiqa.load()``), each ``--model`` (a run or
+exported-model folder) and, unless ``--no_metrics``, PSNR, SSIM, MS-SSIM and
+GMSD. Writes ``level_order.json`` (per size and predictor: the strict types,
+the mean Spearman and the ``(25, 5)`` cell means) and ``level_order.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+
+def _parser():
+  p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  p.add_argument("--out", required=True)
+  p.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                 help="also a run or exported-model folder under NAME; repeatable")
+  p.add_argument("--sizes", nargs="+", default=["192,256", "384,512"],
+                 help="KADID-like H,W sizes of the photos")
+  p.add_argument("--folder", default="", help="a folder of photos ('' = the training photos "
+                 "bundled with scikit-image, the pipeline's held-out photos excluded)")
+  p.add_argument("--no_metrics", action="store_true", help="the models only")
+  p.add_argument("--seed", type=int, default=0)
+  return p
+
+
+def _check_args(a) -> tuple[list[tuple[int, int]], dict[str, str]]:
+  sizes = []
+  for spec in a.sizes:
+    try:
+      hw = tuple(int(v) for v in spec.split(","))
+    except ValueError:
+      hw = ()
+    if len(hw) != 2 or min(hw) < 176 or hw[0] % 16 or hw[1] % 16:
+      raise SystemExit(f"--sizes: expected H,W multiples of 16, each >= 176 (MS-SSIM's "
+                       f"five scales); got {spec!r}.")
+    sizes.append(hw)
+  models = {}
+  for spec in a.model:
+    name, sep, path = spec.partition("=")
+    if not (sep and name and path) or not os.path.isdir(path) or name in models:
+      raise SystemExit(f"--model: expected NAME=PATH with a new NAME and PATH a folder; "
+                       f"got {spec!r}.")
+    models[name] = path
+  if a.folder and not os.path.isdir(a.folder):
+    raise SystemExit(f"--folder: {a.folder!r} is not a folder.")
+  from jiqa import outputs
+
+  try:
+    outputs.check_output_dir(a.out, flag="--out")
+  except ValueError as e:
+    raise SystemExit(str(e)) from None
+  return sizes, models
+
+
+def cell_means(photos: dict, predictors: dict, size: tuple[int, int], *, seed: int = 0
+               ) -> dict[str, np.ndarray]:
+  """Each predictor's ``(25, 5)`` mean score (higher = better) over ``photos`` at ``size``.
+
+  ``predictors``: ``{name: f(references, images) -> (N,)}``, both ``(N, H, W, 3)``.
+  Photo ``i`` uses ``fold_in(key(seed), i)``, as the KADID cell yardstick does.
+  """
+  import jax
+  from tqdm.auto import tqdm
+
+  from jiqa.evaluation import kadid_cells
+
+  sums = {n: np.zeros((kadid_cells.N_TYPES, 5)) for n in predictors}
+  for i, photo in enumerate(tqdm(list(photos.values()), desc=f"{size[0]}x{size[1]}")):
+    ref = kadid_cells.kadid_like(photo, size=size)
+    for t in range(kadid_cells.N_TYPES):
+      cells = kadid_cells.distort_cells(jax.random.fold_in(jax.random.key(seed), i), ref, t)
+      refs = np.broadcast_to(ref, cells.shape)
+      for n, f in predictors.items():
+        sums[n][t] += np.asarray(f(refs, cells), np.float64)
+  return {n: s / len(photos) for n, s in sums.items()}
+
+
+def order_table(means: dict[str, np.ndarray]) -> dict[str, dict]:
+  """Per predictor: Spearman per type against ``-|level|``, its mean, the strict types.
+
+  Example:
+    >>> from jiqa.evaluation import kadid_cells
+    >>> good = -np.abs(kadid_cells.cell_levels()).astype(np.float64)
+    >>> r = order_table({"good": good})["good"]
+    >>> r["strict_share"], r["failing"]
+    (1.0, [])
+  """
+  from jiqa.distortions import names
+  from jiqa.evaluation import kadid_cells
+  from jiqa.evaluation.kadid_figures import within_type
+
+  types = list(names()[:kadid_cells.N_TYPES])
+  severity = np.abs(kadid_cells.cell_levels()).astype(np.float64)
+  out = {}
+  for n, m in means.items():
+    w = within_type(m, -severity, types)
+    out[n] = {"mean_spearman": w["mean_spearman"], "strict_share": w["strict_share"],
+              "failing": [t for t in types if t not in w["strict_types"]],
+              "cell_means": np.asarray(m).tolist()}
+  return out
+
+
+def main(argv=None) -> int:
+  a = _parser().parse_args(argv)
+  sizes, paths = _check_args(a)
+  os.makedirs(a.out, exist_ok=True)
+  import jiqa
+  from jiqa import images
+  from jiqa.configs import pipeline
+  from jiqa.evaluation import kadid_cells
+
+  t0 = time.perf_counter()
+  if a.folder:
+    photos = images.load_folder(a.folder)
+  else:
+    photos = {n: p for n, p in images.bundled_images().items()
+              if n not in pipeline.HOLDOUT_IMAGES}
+  models = {"shipped": jiqa.load(), **{n: jiqa.load(p) for n, p in paths.items()}}
+  predictors = {n: (lambda m: lambda r, x: np.asarray(m.score(x, r), np.float64))(m)
+                for n, m in models.items()}
+  if not a.no_metrics:
+    predictors |= kadid_cells.builtin_predictors()
+  result = {"photos": list(photos), "models": {"shipped": "jiqa.load()", **paths},
+            "seed": a.seed, "sizes": {}}
+  lines = ["| size | predictor | strict types | mean Spearman | failing |", "|---|---|---|---|---|"]
+  for size in sizes:
+    table = order_table(cell_means(photos, predictors, size, seed=a.seed))
+    result["sizes"][f"{size[0]}x{size[1]}"] = table
+    for n, r in table.items():
+      lines.append(f"| {size[0]}x{size[1]} | {n} | {round(25 * r['strict_share'])}/25 | "
+                   f"{r['mean_spearman']:.3f} | {', '.join(r['failing']) or '-'} |")
+  text = "\n".join(lines)
+  print(text, flush=True)
+  result["seconds"] = time.perf_counter() - t0
+  with open(os.path.join(a.out, "level_order.json"), "w", encoding="utf-8") as f:
+    json.dump(result, f, indent=1)
+  with open(os.path.join(a.out, "level_order.md"), "w", encoding="utf-8") as f:
+    f.write(text + "\n")
+  print(f"{result['seconds']:.0f} s; wrote level_order.json and .md in {a.out}")
+  return 0
+
+
+if __name__ == "__main__":
+  raise SystemExit(main())
