@@ -10,7 +10,8 @@ deviations ``d`` (``feature_set="base"``, 4 scales) under positive weights
 moves ``w``. This experiment asks how much the orders that training uses decide
 ``w``: it draws random weight vectors from symmetric Dirichlet distributions
 (concentrations 0.1, 0.3 and 1: from nearly one deviation to an even blend),
-adds named points (the prior ``w = 1/16``, the shipped weights, each deviation
+adds named points (the prior ``w = 1/16``, the weights of the aligned scorer
+shipped until 2026-12-06 (named ``shipped``), each deviation
 alone, any fitted variants given with ``--fits`` and the deviation scorer of any
 run or exported model given with ``--model``), and measures each on
 
@@ -134,8 +135,23 @@ def split_features(data: dict, featurize) -> dict:
   return out
 
 
+# The weights of the pixel-aligned deviation scorer shipped until 2026-12-06 (the 2400-step
+# main job; jiqa/weights/weights.npz at commit fabe469):
+# the shipped scorer's deviations now forgive one-pixel displacements (tolerance 1), while
+# this experiment and experiments/pixelate_order measure the pixel-aligned ones.
+ALIGNED_SCORER_WEIGHTS = (
+    0.2972618341445923, 0.21797914803028107, 0.13321629166603088, 0.024077553302049637,
+    0.06643186509609222, 0.035878051072359085, 0.03392365574836731, 0.021184442564845085,
+    0.0316723994910717, 0.01905701495707035, 0.020146694034337997, 0.01964550092816353,
+    0.02262774482369423, 0.019886046648025513, 0.01778031885623932, 0.019231481477618217)
+
+
 def scorer_weights(source, name: str) -> np.ndarray:
-  """The deviation weights of a model's scorer (``source`` as :func:`jiqa.load` takes it)."""
+  """The deviation weights of a model's scorer (``source`` as :func:`jiqa.load` takes it).
+
+  Only a scorer of pixel-aligned deviations (``tolerance`` 0): the deviations computed
+  here are those. A tolerant one (the shipped scorer since 2026-12-06) is refused.
+  """
   import jax
   from flax import nnx
 
@@ -148,16 +164,21 @@ def scorer_weights(source, name: str) -> np.ndarray:
   if tuple(getattr(scorer, "feature_names", ())) != want:
     raise SystemExit(f"--model: {name}'s scorer is not the {len(want)}-deviation "
                      f"DeviationScorer ({type(scorer).__name__}).")
+  if getattr(scorer, "tolerance", 0):
+    raise SystemExit(f"--model: {name}'s deviations forgive displacements (tolerance "
+                     f"{scorer.tolerance}); this experiment measures the pixel-aligned ones: "
+                     f"give a model trained with tolerance 0 (e.g. --config pipeline:aligned).")
   return np.asarray(jax.device_get(scorer.weights()), np.float64)
 
 
 def named_weights(fits: list[str], models: list[str] = ()) -> dict[str, np.ndarray]:
-  """The prior, the shipped weights, each deviation alone, ``--fits`` and ``--model``."""
+  """The prior, the aligned scorer shipped until 2026-12-06 (:data:`ALIGNED_SCORER_WEIGHTS`,
+  named ``"shipped"``), each deviation alone, ``--fits`` and ``--model``."""
   from jiqa.models import deviations
 
   names = deviations.feature_names(NUM_SCALES, "base")
   out = {"prior": np.full(len(names), 1.0 / len(names)),
-         "shipped": scorer_weights(None, "shipped")}
+         "shipped": np.asarray(ALIGNED_SCORER_WEIGHTS, np.float64)}
   for spec in models:
     name, _, path = spec.partition("=")
     out[name] = scorer_weights(path, name)

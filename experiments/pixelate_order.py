@@ -57,7 +57,8 @@ def _parser():
   p.add_argument("--folder", default="", help="a folder of photos ('' = the training photos "
                  "bundled with scikit-image, the pipeline's held-out photos excluded)")
   p.add_argument("--model", default=None, help="a run or exported-model folder whose scorer is "
-                 "the 16-deviation DeviationScorer (default: the shipped weights)")
+                 "the 16-deviation DeviationScorer with pixel-aligned deviations (default: "
+                 "the aligned scorer shipped until 2026-12-06)")
   p.add_argument("--fit_dir", default="", help="fit with and without lost_content on the "
                  "engine's tiers, cached in this folder (scorer_variants' cache files)")
   p.add_argument("--tiers", type=int, default=256, help="training tiers of the fits "
@@ -174,7 +175,7 @@ def _pixelate_index() -> int:
 
 @functools.cache
 def _bank_fn():
-  """Jitted ``(N, 17)``: the 16 deviations of the shipped scorer, then ``lost_content``."""
+  """Jitted ``(N, 17)``: the 16 pixel-aligned deviations, then ``lost_content``."""
   import jax
   import jax.numpy as jnp
 
@@ -367,7 +368,8 @@ def main(argv=None) -> int:
               if n not in pipeline.HOLDOUT_IMAGES}
   from experiments import deviation_landscape
 
-  weights = deviation_landscape.scorer_weights(a.model, "--model" if a.model else "shipped")
+  weights = (deviation_landscape.scorer_weights(a.model, "--model") if a.model else
+             np.asarray(deviation_landscape.ALIGNED_SCORER_WEIGHTS, np.float64))
   fits = {}
   if a.fit_dir:
     from jiqa.training import loop
@@ -375,7 +377,7 @@ def main(argv=None) -> int:
     config = pipeline.get_config("")
     fits = fit_on_engine_tiers(config, loop.load_pool(config), a.fit_dir, tiers=a.tiers,
                                steps=a.steps, eval_crops=a.eval_crops)
-  result = {"photos": list(photos), "model": a.model or "shipped", "seed": a.seed, "fits": fits,
+  result = {"photos": list(photos), "model": a.model or "aligned scorer shipped until 2026-12-06", "seed": a.seed, "fits": fits,
             "sizes": [measure(photos, s, weights, seed=a.seed,
                               fits={n: f["weights"] for n, f in fits.items()}) for s in sizes],
             "kadid": kadid_published()}

@@ -3,6 +3,7 @@ correlations and accuracies against scipy and by hand."""
 
 import json
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from scipy import stats
@@ -87,7 +88,27 @@ def test_engine_criterion_by_hand():
   np.testing.assert_allclose(mixed[1], [0.5, 0.5])  # every pair tied
 
 
-def test_shipped_scorer_weights_are_its_sixteen_positive_weights():
-  w = dl.scorer_weights(None, "shipped")
+def test_aligned_scorer_weights_and_tolerant_models_refused(tmp_path):
+  w = np.asarray(dl.ALIGNED_SCORER_WEIGHTS)
   assert w.shape == (16,) and (w > 0).all()
   np.testing.assert_allclose(w.sum(), 1.0, rtol=1e-6)
+  np.testing.assert_array_equal(dl.named_weights([])["shipped"], w)
+  # An exported aligned model's weights are read back; a tolerant one is refused (the
+  # experiment's deviations are pixel-aligned).
+  from flax import nnx
+
+  from jiqa import pretrained
+  from jiqa.configs import pipeline
+  from jiqa.training import state
+
+  for tolerance in (0, 1):
+    cfg = pipeline.get_config("aligned,smoke" if tolerance == 0 else "smoke")
+    models = state.build_models(cfg, num_types=25, rngs=nnx.Rngs(0))
+    models.scorer.theta[...] = jnp.asarray(np.log(w), jnp.float32)
+    out = tmp_path / f"t{tolerance}"
+    pretrained.export(models, cfg, str(out))
+    if tolerance == 0:
+      np.testing.assert_allclose(dl.scorer_weights(str(out), "m"), w, rtol=1e-5)
+    else:
+      with pytest.raises(SystemExit, match="tolerance"):
+        dl.scorer_weights(str(out), "m")
