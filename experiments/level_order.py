@@ -20,7 +20,9 @@ is ordered strictly (:func:`jiqa.evaluation.kadid_figures.within_type`).
 Predictors: the shipped model (``jiqa.load()``), each ``--model`` (a run or
 exported-model folder) and, unless ``--no_metrics``, PSNR, SSIM, MS-SSIM and
 GMSD. Writes ``level_order.json`` (per size and predictor: the strict types,
-the mean Spearman and the ``(25, 5)`` cell means) and ``level_order.md``.
+the mean Spearman and the ``(25, 5)`` cell means), ``level_order.md``, and per
+size ``level_order_HxW.png`` and ``.html``: each type's five cell means of each
+predictor, scaled to 0 at the mildest level and -1 at the strongest.
 """
 
 from __future__ import annotations
@@ -124,6 +126,44 @@ def order_table(means: dict[str, np.ndarray]) -> dict[str, dict]:
   return out
 
 
+def plot(out: str, size: str, table: dict[str, dict]) -> None:
+  """``level_order_{size}.png`` and ``.html``: per type, each predictor's scaled cell means."""
+  import matplotlib
+
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  from plotly.subplots import make_subplots
+
+  from jiqa.distortions import names
+  from jiqa.evaluation import kadid_cells
+
+  types = names()[:kadid_cells.N_TYPES]
+  levels = kadid_cells.cell_levels()
+  fig, axes = plt.subplots(5, 5, figsize=(17, 15))
+  fig_h = make_subplots(rows=5, cols=5, subplot_titles=types)
+  for t, name in enumerate(types):
+    ax = axes[t // 5, t % 5]
+    mild, strong = np.argmin(np.abs(levels[t])), np.argmax(np.abs(levels[t]))
+    for k, (n, r) in enumerate(table.items()):
+      m = np.asarray(r["cell_means"][t])
+      span = m[mild] - m[strong]
+      y = (m - m[mild]) / span if span != 0 else 0 * m
+      mark = "" if name in r["failing"] else " (strict)"
+      ax.plot(range(1, 6), y, marker="o", lw=2.5 if k == 0 else 1, label=n + mark)
+      fig_h.add_scatter(x=list(range(1, 6)), y=y, mode="lines+markers", name=n,
+                        legendgroup=n, showlegend=t == 0, row=t // 5 + 1, col=t % 5 + 1)
+    ax.set_title(name, fontsize=9)
+    ax.set_xticks(range(1, 6), [f"{v:g}" for v in levels[t]], fontsize=7)
+    ax.legend(fontsize=5, loc="lower left")
+  fig.suptitle(f"Cell means at KADID's five levels, {size} (0 at the mildest level, -1 at the "
+               f"strongest; down = worse)")
+  fig.tight_layout()
+  fig.savefig(os.path.join(out, f"level_order_{size}.png"), dpi=90)
+  plt.close(fig)
+  fig_h.update_layout(title=f"Within-type level order at {size}", height=1400)
+  fig_h.write_html(os.path.join(out, f"level_order_{size}.html"), include_plotlyjs="cdn")
+
+
 def main(argv=None) -> int:
   a = _parser().parse_args(argv)
   sizes, paths = _check_args(a)
@@ -150,6 +190,7 @@ def main(argv=None) -> int:
   for size in sizes:
     table = order_table(cell_means(photos, predictors, size, seed=a.seed))
     result["sizes"][f"{size[0]}x{size[1]}"] = table
+    plot(a.out, f"{size[0]}x{size[1]}", table)
     for n, r in table.items():
       lines.append(f"| {size[0]}x{size[1]} | {n} | {round(25 * r['strict_share'])}/25 | "
                    f"{r['mean_spearman']:.3f} | {', '.join(r['failing']) or '-'} |")
@@ -160,7 +201,7 @@ def main(argv=None) -> int:
     json.dump(result, f, indent=1)
   with open(os.path.join(a.out, "level_order.md"), "w", encoding="utf-8") as f:
     f.write(text + "\n")
-  print(f"{result['seconds']:.0f} s; wrote level_order.json and .md in {a.out}")
+  print(f"{result['seconds']:.0f} s; wrote level_order.json, .md and the pictures in {a.out}")
   return 0
 
 

@@ -60,6 +60,8 @@ def test_a_small_run_writes_its_tables(tmp_path):
   table = res["sizes"]["176x192"]
   assert set(table) == {"shipped", "psnr", "ssim", "ms_ssim", "gmsd"}
   assert (out / "level_order.md").read_text().count("| 176x192 |") == 5
+  for ext in ("png", "html"):
+    assert (out / f"level_order_176x192.{ext}").stat().st_size > 0
   # The shipped model's cell means are its own scores of the engine's cells, by hand.
   import jax
 
