@@ -33,6 +33,13 @@ gradients on identical pairs, where ``sqrt`` alone gives NaN). Edges are replica
 not image content, and zero padding turns a mean shift into border gradients.
 Hand-written: dm-pix has SSIM only, no gradient or chroma similarity.
 
+``tolerance=1`` forgives displacements of one pixel: the deviations of each
+image against the other's pixels moved onto it by block matching
+(:mod:`jiqa.models.registration`), averaged over both orderings. The shipped
+scorer uses it: pixel-aligned deviations cannot order KADID's pixelate levels,
+whose nearest-neighbour resampling moves fewer pixels at one level than at the
+level below (``experiments/pixelate_order``).
+
 Example:
   >>> a = jax.random.uniform(jax.random.key(0), (2, 32, 32, 3))
   >>> d = deviation_features(a, a * 0.8, num_scales=2)
