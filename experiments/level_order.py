@@ -49,9 +49,15 @@ def _parser():
   return p
 
 
-def _check_args(a) -> tuple[list[tuple[int, int]], dict[str, str]]:
+def parse_sizes(specs) -> list[tuple[int, int]]:
+  """``--sizes`` as ``(H, W)`` pairs, multiples of 16 and at least 176 (MS-SSIM's five scales).
+
+  Example:
+    >>> parse_sizes(["192,256", "384,512"])
+    [(192, 256), (384, 512)]
+  """
   sizes = []
-  for spec in a.sizes:
+  for spec in specs:
     try:
       hw = tuple(int(v) for v in spec.split(","))
     except ValueError:
@@ -60,6 +66,21 @@ def _check_args(a) -> tuple[list[tuple[int, int]], dict[str, str]]:
       raise SystemExit(f"--sizes: expected H,W multiples of 16, each >= 176 (MS-SSIM's "
                        f"five scales); got {spec!r}.")
     sizes.append(hw)
+  return sizes
+
+
+def engine_photos(folder: str = "") -> dict:
+  """The photos of ``folder``, or by default the bundled training photos (held-out ones out)."""
+  from jiqa import images
+  from jiqa.configs import pipeline
+
+  if folder:
+    return images.load_folder(folder)
+  return {n: p for n, p in images.bundled_images().items() if n not in pipeline.HOLDOUT_IMAGES}
+
+
+def _check_args(a) -> tuple[list[tuple[int, int]], dict[str, str]]:
+  sizes = parse_sizes(a.sizes)
   models = {}
   for spec in a.model:
     name, sep, path = spec.partition("=")
@@ -169,16 +190,10 @@ def main(argv=None) -> int:
   sizes, paths = _check_args(a)
   os.makedirs(a.out, exist_ok=True)
   import jiqa
-  from jiqa import images
-  from jiqa.configs import pipeline
   from jiqa.evaluation import kadid_cells
 
   t0 = time.perf_counter()
-  if a.folder:
-    photos = images.load_folder(a.folder)
-  else:
-    photos = {n: p for n, p in images.bundled_images().items()
-              if n not in pipeline.HOLDOUT_IMAGES}
+  photos = engine_photos(a.folder)
   models = {"shipped": jiqa.load(), **{n: jiqa.load(p) for n, p in paths.items()}}
   predictors = {n: (lambda m: lambda r, x: np.asarray(m.score(x, r), np.float64))(m)
                 for n, m in models.items()}

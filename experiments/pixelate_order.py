@@ -70,16 +70,9 @@ def _parser():
 
 
 def _check_args(a) -> list[tuple[int, int]]:
-  sizes = []
-  for spec in a.sizes:
-    try:
-      hw = tuple(int(v) for v in spec.split(","))
-    except ValueError:
-      hw = ()
-    if len(hw) != 2 or min(hw) < 176 or hw[0] % 16 or hw[1] % 16:
-      raise SystemExit(f"--sizes: expected H,W multiples of 16, each >= 176 (MS-SSIM's "
-                       f"five scales); got {spec!r}.")
-    sizes.append(hw)
+  from experiments.level_order import parse_sizes
+
+  sizes = parse_sizes(a.sizes)
   if a.folder and not os.path.isdir(a.folder):
     raise SystemExit(f"--folder: {a.folder!r} is not a folder.")
   if a.model is not None and not os.path.isdir(a.model):
@@ -357,16 +350,12 @@ def main(argv=None) -> int:
   a = _parser().parse_args(argv)
   sizes = _check_args(a)
   os.makedirs(a.out, exist_ok=True)
-  from jiqa import images
+  from experiments import deviation_landscape
+  from experiments.level_order import engine_photos
   from jiqa.configs import pipeline
 
   t0 = time.perf_counter()
-  if a.folder:
-    photos = images.load_folder(a.folder)
-  else:
-    photos = {n: p for n, p in images.bundled_images().items()
-              if n not in pipeline.HOLDOUT_IMAGES}
-  from experiments import deviation_landscape
+  photos = engine_photos(a.folder)
 
   weights = (deviation_landscape.scorer_weights(a.model, "--model") if a.model else
              np.asarray(deviation_landscape.ALIGNED_SCORER_WEIGHTS, np.float64))
