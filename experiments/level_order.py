@@ -104,7 +104,10 @@ def cell_means(photos: dict, predictors: dict, size: tuple[int, int], *, seed: i
   """Each predictor's ``(25, 5)`` mean score (higher = better) over ``photos`` at ``size``.
 
   ``predictors``: ``{name: f(references, images) -> (N,)}``, both ``(N, H, W, 3)``.
-  Photo ``i`` uses ``fold_in(key(seed), i)``, as the KADID cell yardstick does.
+  Photo ``i``, type ``t`` uses :func:`~jiqa.evaluation.kadid_cells.distort_cells` with
+  ``fold_in(key(seed), i)`` for every type (the KADID cell yardstick also folds in the
+  type, so the random types' draws differ from its draws; the deterministic ones, pixelate
+  among them, are the same cells).
   """
   import jax
   from tqdm.auto import tqdm
