@@ -9,8 +9,8 @@ it on the held-out photos beside the human MOS; this experiment measures the
 same order on other photos (by default the 16 *training* photos bundled with
 scikit-image) without reading any human judgement, so a choice between models
 can be made on it: each of KADID's 125 (type, level) cells is applied by the
-engine (:func:`jiqa.evaluation.kadid_cells.distort_cells`, KADID's parameters,
-8-bit quantised) to each photo at each size, every predictor scores each
+engine (:func:`jiqa.evaluation.kadid_engine.cell_scores`, the yardstick's cells
+and keys, KADID's parameters, 8-bit quantised) to each photo at each size, every predictor scores each
 distorted image against its pristine photo, and the cell means of each type
 are compared with its nominal severity (``|level|``, so the signed tables of
 mean shift and contrast change count by magnitude; pairs of equal magnitude
@@ -103,44 +103,32 @@ def cell_means(photos: dict, predictors: dict, size: tuple[int, int], *, seed: i
                ) -> dict[str, np.ndarray]:
   """Each predictor's ``(25, 5)`` mean score (higher = better) over ``photos`` at ``size``.
 
-  ``predictors``: ``{name: f(references, images) -> (N,)}``, both ``(N, H, W, 3)``.
-  Photo ``i``, type ``t`` uses :func:`~jiqa.evaluation.kadid_cells.distort_cells` with
-  ``fold_in(key(seed), i)`` for every type (the KADID cell yardstick also folds in the
-  type, so the random types' draws differ from its draws; the deterministic ones, pixelate
-  among them, are the same cells).
+  ``predictors``: ``{name: f(references, images) -> (N,)}``, both ``(N, H, W, 3)``. The
+  cells and their keys are the KADID cell yardstick's
+  (:func:`jiqa.evaluation.kadid_engine.cell_scores`), without its MOS.
   """
-  import jax
-  from tqdm.auto import tqdm
+  from jiqa.evaluation import kadid_engine
 
-  from jiqa.evaluation import kadid_cells
-
-  sums = {n: np.zeros((kadid_cells.N_TYPES, 5)) for n in predictors}
-  for i, photo in enumerate(tqdm(list(photos.values()), desc=f"{size[0]}x{size[1]}")):
-    ref = kadid_cells.kadid_like(photo, size=size)
-    for t in range(kadid_cells.N_TYPES):
-      cells = kadid_cells.distort_cells(jax.random.fold_in(jax.random.key(seed), i), ref, t)
-      refs = np.broadcast_to(ref, cells.shape)
-      for n, f in predictors.items():
-        sums[n][t] += np.asarray(f(refs, cells), np.float64)
-  return {n: s / len(photos) for n, s in sums.items()}
+  scores = kadid_engine.cell_scores(list(photos.values()), predictors, size=size, seed=seed)
+  return {n: s.mean(axis=0) for n, s in scores.items()}
 
 
 def order_table(means: dict[str, np.ndarray]) -> dict[str, dict]:
   """Per predictor: Spearman per type against ``-|level|``, its mean, the strict types.
 
   Example:
-    >>> from jiqa.evaluation import kadid_cells
-    >>> good = -np.abs(kadid_cells.cell_levels()).astype(np.float64)
+    >>> from jiqa.evaluation import kadid_engine
+    >>> good = -np.abs(kadid_engine.cell_levels()).astype(np.float64)
     >>> r = order_table({"good": good})["good"]
     >>> r["strict_share"], r["failing"]
     (1.0, [])
   """
   from jiqa.distortions import names
-  from jiqa.evaluation import kadid_cells
+  from jiqa.evaluation import kadid_engine
   from jiqa.evaluation.kadid_figures import within_type
 
-  types = list(names()[:kadid_cells.N_TYPES])
-  severity = np.abs(kadid_cells.cell_levels()).astype(np.float64)
+  types = list(names()[:kadid_engine.N_TYPES])
+  severity = np.abs(kadid_engine.cell_levels()).astype(np.float64)
   out = {}
   for n, m in means.items():
     w = within_type(m, -severity, types)
@@ -159,10 +147,10 @@ def plot(out: str, size: str, table: dict[str, dict]) -> None:
   from plotly.subplots import make_subplots
 
   from jiqa.distortions import names
-  from jiqa.evaluation import kadid_cells
+  from jiqa.evaluation import kadid_engine
 
-  types = names()[:kadid_cells.N_TYPES]
-  levels = kadid_cells.cell_levels()
+  types = names()[:kadid_engine.N_TYPES]
+  levels = kadid_engine.cell_levels()
   fig, axes = plt.subplots(5, 5, figsize=(17, 15))
   fig_h = make_subplots(rows=5, cols=5, subplot_titles=types)
   for t, name in enumerate(types):
@@ -193,7 +181,7 @@ def main(argv=None) -> int:
   sizes, paths = _check_args(a)
   os.makedirs(a.out, exist_ok=True)
   import jiqa
-  from jiqa.evaluation import kadid_cells
+  from jiqa.evaluation import kadid_engine
 
   t0 = time.perf_counter()
   photos = engine_photos(a.folder)
@@ -201,7 +189,7 @@ def main(argv=None) -> int:
   predictors = {n: (lambda m: lambda r, x: np.asarray(m.score(x, r), np.float64))(m)
                 for n, m in models.items()}
   if not a.no_metrics:
-    predictors |= kadid_cells.builtin_predictors()
+    predictors |= kadid_engine.builtin_predictors()
   result = {"photos": list(photos), "models": {"shipped": "jiqa.load()", **paths},
             "seed": a.seed, "sizes": {}}
   lines = ["| size | predictor | strict types | mean Spearman | failing |", "|---|---|---|---|---|"]

@@ -1,97 +1,31 @@
 """The whole pipeline: map predictor and relational scorer trained jointly.
 
-``get_config("")`` is the README's CPU default (train + evaluate in about 21 min
-on 2 cores since the tolerant deviations, 13-15 min before); ``get_config("smoke")`` runs in seconds (tests); ``get_config(
-"full")`` is the GPU/TPU size. Use as ``--config pipeline:smoke`` (or ``configs/pipeline.py:smoke`` in a checkout).
+``get_config("")`` is the README's CPU default (train + evaluate on 2 cores in
+TIME_PLACEHOLDER); ``get_config("smoke")`` runs in seconds (tests);
+``get_config("full")`` is the GPU/TPU size. Use as ``--config pipeline:smoke``
+(or ``configs/pipeline.py:smoke`` in a checkout).
 
 The map predictor names the distortion (issue 9): residual input statistics
-and wide-window context (:func:`jiqa.models.map_inputs.context_maps`), the
-``"signature"`` image head (hand statistics pooled where the pair differs,
-:mod:`jiqa.models.map_signature`) trained with a type cross-entropy, a strength
-head that also reads the statistics, the identified type and an image-level
-level from the signature (gated where the image changed), smoothed at inference by
-a box mean of a window per type (:data:`STRENGTH_WINDOWS`), and single-distortion
-triplets in every batch (:func:`type_head`). After the CPU default main job (2400
-steps, 806 s on the 2-core machine, 2026-12-06), held-out photos, seen types: type
-top-1 / top-3 0.73 / 0.95 on single-distortion pairs (chance 0.04 / 0.12), sign
-accuracy 0.98 (majority sign 0.95), localisation AUC 0.964 (per-pixel abs(B - A):
-0.942), strength Spearman 0.810 (abs(B - A): 0.692; 0.801 after the 1400 steps of
-``"stats"``, 0.796 with one 17x17 window for all types there).
+and wide-window context, the ``"signature"`` image head trained with a type
+cross-entropy, a strength head smoothed at inference by a box mean of a window
+per type (:data:`STRENGTH_WINDOWS`), and single-distortion triplets in every
+batch (:func:`type_head`).
 
-The scorer (issue 10) is :func:`deviation_scorer`: fixed multi-scale perceptual
-deviations (gradient-magnitude similarity, chroma, luminance) under positive
-weights, trained only on orders that are certain (the levels of one
-composition, ranked within each tier). Decided on 2026-12-06 before this
-config's main job ran, on engine data and the issue's terms, never on human
-data: (1) the issue asks for a *trained* score, so the untrained prior is out;
-(2) among the trained variants of ``experiments/scorer_variants`` (2026-12-05,
-decision rule of commit e341c1d), this training signal on the ``base``
-deviations has the highest certain-order criterion ``E`` on held-out photos
-(0.941 +- 0.005; MS-SSIM 0.933, the stats scorer 0.931) and is the simplest
-(pairwise loss, no pooled deviations); it is ``scorer:deviation`` as written on
-2026-12-01 (commit 406537b). Every trained variant of that table had a KADID
-cell Spearman in [0.848, 0.861] (the untrained prior 0.757), so the choice
-among them does not carry the human-data figure. ``"stats"`` keeps the scorer
-shipped until 2026-12-06 (KADID cell Spearman 0.681). Measured afterwards:
-within-tier orders leave the balance of the weights open, and on the full
-config's 256 px crops the same signal, fitted to convergence, orders the
-384x512 cells at 0.656 (MS-SSIM 0.832; README, "Against people"), so ``"full"``
-is not expected to keep the CPU default's 0.860 / 0.874 (first read as a
-dependence on the crop size; the 64 px fit it was compared with was of the old
-engine, below). Corrected on 2026-12-06: the 2026-12-05 table behind (2) was
-measured on tiers cached before the engine's KADID-fidelity changes. On the
-current engine's tiers (``experiments/engine_tiers`` now stamps its caches)
-this signal's fit has E 0.927 (MS-SSIM 0.929, the untrained prior 0.944, the
-``scaled+nested`` signal 0.939, the best trained) and KADID 0.712 at 384x512;
-the rule of e341c1d picks the prior, tied with ``scaled+nested``. This
-config's own 2400-step main job, which trains the signal on fresh tiers,
-has E 0.938 (KADID 0.874): it is shipped as it stands, and the choice of
-signal is open again. Fixed on 2026-12-06 at 17:03 UTC, before ``"nested"``
-first ran: its CPU main job (2400 steps, seed 0) is measured beside the shipped
-one on the engine's certain orders (``experiments.scorer_variants --model``, 32
-crops a held-out photo, E paired by tier); it would replace the shipped weights
-only if its E exceeds the shipped model's by more than two paired standard
-errors. Its KADID figures are reported, never used for the choice.
+The scorer (issue 10) is :func:`deviation_scorer`: fixed multi-scale
+perceptual deviations (gradient-magnitude similarity, chroma, luminance) under
+positive weights, trained only on orders that are certain (the levels of one
+composition, ranked within each tier), its deviations forgiving displacements
+of one pixel (``model.scorer.tolerance`` 1, :mod:`jiqa.models.registration`).
 
-Tolerant deviations (item 1's one failing type, pixelate): the deviations forgive
-displacements of one pixel (:mod:`jiqa.models.registration`: each pixel moved
-by at most one to where its 3x3 zero-mean luma patch best matches; the
-deviations of both registered orderings averaged). Engine data behind it (16
-training photos, KADID's 125 cells applied by the engine, no MOS read): with
-the shipped weights, the aligned deviations order 23 of 25 types' five levels
-strictly at 192x256 and at 384x512 (not pixelate, nor mean shift on these
-photos), the tolerant ones all 25 at 192x256 and 24 at 384x512 (not mean
-shift); pixelate's five means go 0.0135, 0.0181, 0.0239, 0.0289, 0.0683 at
-192x256 (aligned: 0.0409, 0.0297, 0.0399, 0.0442, 0.0779) and 0.0108, 0.0154,
-0.0169, 0.0205, 0.0516 at 384x512 (aligned: 0.0297, 0.0301, 0.0266, 0.0312,
-0.0592); the tolerant deviations of the other types stay within 0.93-1.14 of
-the aligned ones except the noise types (x1.20-1.22; impulse noise x0.72). A 5x5 patch was measured on the
-same data and not taken: a narrower pixelate margin (0.0256 to 0.0263 at
-L3-L4) and noise x1.24. Rule, fixed on 2026-12-06 at 18:50 UTC before any
-KADID figure of a tolerant deviation was seen (a smoke run's report computed
-one; it was deleted unread): ``"tolerant"`` (then a variant) replaces
-the shipped weights (and becomes the default) if its CPU main job (2400 steps,
-seed 0) (a) orders pixelate's five KADID levels strictly on the 16 training
-photos at 192x256 and at 384x512, and every type the shipped scorer orders
-strictly there, and (b) has a certain-order criterion E (as for ``"nested"``)
-not below the shipped model's by more than two paired standard errors. Its
-KADID figures are reported, never used for the choice.
-Applied the same evening (run of 1249 s): (a) ``python -m
-experiments.level_order --model tolerant=RUN``: 25/25 types strict at 192x256,
-24/25 at 384x512 (mean shift, which the shipped scorer misses there too), the
-shipped scorer 23/25 at both; (b) E 0.935 against 0.938, -0.0024 +- 0.0030
-(paired). Both hold, so the tolerant deviations are the default since
-(``"aligned"`` keeps the former). Before it shipped, ties in the block
-matching were made robust to float rounding (``registration.TIE_*``), which
-moves a few pixels of the features, so the shipped run is that code's main
-job (``experiments.make_pretrained``, 1256 s), checked against (a) and (b)
-again: 25/25 and 24/25 (mean shift) types; E 0.935, -0.0028 +- 0.0030 against
-the former shipped scorer (README, "Pixelate and one-pixel moves").
+Variants (before a size, e.g. ``"aligned,smoke"``): ``"aligned"`` the
+pixel-aligned deviations (the scorer shipped until 2026-12-06 evening),
+``"nested"`` the scorer also trained on nested pairs, ``"stats"`` the stats
+scorer on mixed and scaled tiers, ``"relational"`` that with the map predictor
+shipped until 2026-12-05.
 
-``"relational"`` (alone or before a size, ``"relational,full"``) selects the
-map predictor shipped until 2026-12-05 (with the stats scorer): the relational
-statistics only, no type head, no single-distortion triplets (type top-1 0.19
-after the same job).
+Why each choice was made, the rules that decided them (each fixed before the
+run it judged) and their outcomes are in ``docs/decisions.md``; human data
+(KADID-10k's MOS) decided none of them.
 """
 
 import ml_collections
@@ -202,17 +136,16 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """Returns the pipeline config; ``arg`` is "", "smoke" or "full", optionally after
   "relational,", "stats,", "nested," or "aligned,".
 
-  The default scorer is :func:`deviation_scorer` (issue 10; see the module
-  docstring). ``"stats"`` keeps the scorer shipped until 2026-12-06 (the
+  The default scorer is :func:`deviation_scorer` (issue 10; why: ``docs/decisions.md``). ``"stats"`` keeps the scorer shipped until 2026-12-06 (the
   reference-anchored stats scorer on mixed tiers and, weight 4, scaled tiers);
   ``"relational"`` is that config with the map predictor shipped until
   2026-12-05. ``"nested"`` is the default with the scorer also trained on
   nested pairs (``data.nested_pairs``: each tier image above a further
   composition on top of it, ``train.nested_weight`` 1), the training signal
   that the decision rule of e341c1d ranks best among the trained ones on the
-  current engine's tiers (``scaled+nested``; module docstring). The default's
+  current engine's tiers (``scaled+nested``; ``docs/decisions.md``). The default's
   deviations forgive displacements of one pixel (``model.scorer.tolerance`` 1,
-  :mod:`jiqa.models.registration`; module docstring); ``"aligned"`` is the
+  :mod:`jiqa.models.registration`; ``docs/decisions.md``); ``"aligned"`` is the
   default with the pixel-aligned deviations (``tolerance`` 0), the scorer
   shipped until 2026-12-06 evening.
 

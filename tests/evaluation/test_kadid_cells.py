@@ -13,7 +13,6 @@ import pytest
 import scipy.stats
 
 from jiqa import distortions
-from jiqa.distortions import brightness, sharpness
 from jiqa.evaluation import kadid_cells as kc
 
 REFERENCE = pathlib.Path(os.environ.get(
@@ -59,29 +58,6 @@ def test_shuffled_rows_are_rejected(kadid_csv, tmp_path):
   d.iloc[order].to_csv(tmp_path / "p.csv", index=False)
   with pytest.raises(ValueError, match="KADID-10k's order"):
     kc.read_kadid(tmp_path / "p.csv")
-
-
-def test_signed_levels_give_kadid_parameters():
-  levels = kc.cell_levels()
-  assert levels.shape == (25, 5)
-  ms = [float(brightness.mean_shift_amount(v)) for v in levels[17]]
-  np.testing.assert_allclose(ms, [0.15, 0.08, 0.0, -0.08, -0.15], atol=1e-7)
-  # sharpness' docstring: a = -0.2 + 0.5 level (level > 0), -0.2 + 0.4 level below.
-  a = [-0.2 + (0.5 if v > 0 else 0.4) * v for v in levels[24]]
-  np.testing.assert_allclose(a, [0.3, 0.15, 0.0, -0.4, -0.6], atol=1e-7)
-  f32 = lambda v: np.asarray(v, np.float32)  # noqa: E731
-  np.testing.assert_array_equal(levels[17], f32(brightness.KADID_SIGNED_LEVELS["mean_shift"]))
-  np.testing.assert_array_equal(levels[24], f32(sharpness.KADID_SIGNED_LEVELS["contrast_change"]))
-  np.testing.assert_array_equal(levels[0], f32([0.2, 0.4, 0.6, 0.8, 1.0]))
-
-
-def test_kadid_like_crops_the_centre_and_keeps_exact_sizes():
-  rng = np.random.default_rng(1)
-  img = (rng.integers(0, 256, (384, 600, 3)) / 255.0).astype(np.float32)
-  np.testing.assert_array_equal(kc.kadid_like(img), img[:, 44:556])  # no resize needed
-  assert kc.kadid_like(img.transpose(1, 0, 2)).shape == (512, 384, 3)  # portrait kept
-  with pytest.raises(ValueError, match="image"):
-    kc.kadid_like(img[..., 0])
 
 
 def _by_hand(photos, seed, size):

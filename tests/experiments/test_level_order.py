@@ -33,9 +33,9 @@ def test_out_must_not_be_a_file(tmp_path):
 
 def test_order_table_by_hand():
   from jiqa.distortions import names
-  from jiqa.evaluation import kadid_cells
+  from jiqa.evaluation import kadid_engine
 
-  severity = np.abs(kadid_cells.cell_levels()).astype(np.float64)
+  severity = np.abs(kadid_engine.cell_levels()).astype(np.float64)
   means = -severity.copy()
   means[20] = [-0.2, -0.1, -0.6, -0.8, -1.0]          # pixelate: L1 and L2 swapped
   # mean shift (signed levels +1, +0.5, 0, -0.5, -1): the two sides of equal magnitude are
@@ -65,13 +65,15 @@ def test_a_small_run_writes_its_tables(tmp_path):
 
   import jiqa
   from jiqa import images
-  from jiqa.evaluation import kadid_cells
+  from jiqa.evaluation import kadid_engine
 
   photos = images.load_folder(str(folder))
   model, t = jiqa.load(), 7                               # colour saturation (HSV)
   want = np.zeros(5)
   for i, photo in enumerate(photos.values()):
-    ref = kadid_cells.kadid_like(photo, size=(176, 192))
-    cells = kadid_cells.distort_cells(jax.random.fold_in(jax.random.key(0), i), ref, t)
+    ref = kadid_engine.kadid_like(photo, size=(176, 192))
+    # The yardstick's keys: photo i, type t use fold_in(fold_in(key(seed), i), t).
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), i), t)
+    cells = kadid_engine.distort_cells(key, ref, t)
     want += np.asarray(model.score(cells, np.broadcast_to(ref, cells.shape))) / len(photos)
   np.testing.assert_allclose(table["shipped"]["cell_means"][t], want, rtol=1e-5)
