@@ -9,9 +9,10 @@ it on the held-out photos beside the human MOS; this experiment measures the
 same order on other photos (by default the 16 *training* photos bundled with
 scikit-image) without reading any human judgement, so a choice between models
 can be made on it: each of KADID's 125 (type, level) cells is applied by the
-engine (:func:`jiqa.evaluation.kadid_engine.cell_scores`, the yardstick's cells
-and keys, KADID's parameters, 8-bit quantised) to each photo at each size, every predictor scores each
-distorted image against its pristine photo, and the cell means of each type
+engine (:func:`jiqa.evaluation.kadid_engine.cell_scores`, the yardstick's
+cells and keys, KADID's parameters, 8-bit quantised) to each photo at each
+size, every predictor scores each distorted image against its pristine photo,
+and the cell means of each type
 are compared with its nominal severity (``|level|``, so the signed tables of
 mean shift and contrast change count by magnitude; pairs of equal magnitude
 are not compared): the Spearman correlation per type, and whether every pair
@@ -109,7 +110,8 @@ def cell_means(photos: dict, predictors: dict, size: tuple[int, int], *, seed: i
   """
   from jiqa.evaluation import kadid_engine
 
-  scores = kadid_engine.cell_scores(list(photos.values()), predictors, size=size, seed=seed)
+  scores = kadid_engine.cell_scores(list(photos.values()), predictors, size=size, seed=seed,
+                                    desc=f"{size[0]}x{size[1]}")
   return {n: s.mean(axis=0) for n, s in scores.items()}
 
 

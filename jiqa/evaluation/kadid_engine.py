@@ -217,7 +217,7 @@ def _cells_program(types: tuple[int, ...]):
 def cell_scores(photos: Sequence[np.ndarray], predictors: Mapping[str, Predictor] | None = None,
                 *, size: tuple[int, int] = KADID_SIZE, seed: int = 0, quantize: bool = True,
                 types: Sequence[int] | None = None, batch_cells: int = 25,
-                progress: bool = True) -> dict[str, np.ndarray]:
+                progress: bool = True, desc: str = "kadid cells") -> dict[str, np.ndarray]:
   """Each predictor's score of every cell on every photo, ``{name: (images, T, 5)}`` float64.
 
   Photo ``i`` is made KADID-like (:func:`kadid_like` at ``size``), its cells are
@@ -235,6 +235,7 @@ def cell_scores(photos: Sequence[np.ndarray], predictors: Mapping[str, Predictor
     types: KADID type indices (0-based), default all 25.
     batch_cells: distorted images per predictor call (rounded down to whole types).
     progress: show a tqdm bar over the photos.
+    desc: the bar's label.
 
   Raises:
     ValueError: for no photos, a predictor that is not callable, or non-finite scores.
@@ -262,7 +263,7 @@ def cell_scores(photos: Sequence[np.ndarray], predictors: Mapping[str, Predictor
   scores = {n: np.zeros((len(photos), len(sel), N_LEVELS)) for n in predictors}
   key = jax.random.key(seed)
   per_call = max(1, int(batch_cells) // N_LEVELS)  # types per predictor call
-  for i in tqdm(range(len(photos)), desc="kadid cells", disable=not progress):
+  for i in tqdm(range(len(photos)), desc=desc, disable=not progress):
     photo = kadid_like(photos[i], size=size)
     dist = distort_image_cells(jax.random.fold_in(key, i), photo, quantize=quantize, types=sel)
     for j0 in range(0, len(sel), per_call):
