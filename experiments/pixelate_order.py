@@ -366,7 +366,8 @@ def main(argv=None) -> int:
     config = pipeline.get_config("")
     fits = fit_on_engine_tiers(config, loop.load_pool(config), a.fit_dir, tiers=a.tiers,
                                steps=a.steps, eval_crops=a.eval_crops)
-  result = {"photos": list(photos), "model": a.model or "aligned scorer shipped until 2026-12-06", "seed": a.seed, "fits": fits,
+  model = a.model or "aligned scorer shipped until 2026-12-06"
+  result = {"photos": list(photos), "model": model, "seed": a.seed, "fits": fits,
             "sizes": [measure(photos, s, weights, seed=a.seed,
                               fits={n: f["weights"] for n, f in fits.items()}) for s in sizes],
             "kadid": kadid_published()}
