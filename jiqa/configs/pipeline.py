@@ -106,7 +106,7 @@ def certain_orders(c: ml_collections.ConfigDict, *, weight: float = 4.0
 
 
 def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base",
-                     tolerance: int = 0) -> ml_collections.ConfigDict:
+                     tolerance: int = 0, residual: float = 1.0) -> ml_collections.ConfigDict:
   """Sets ``c`` (a pipeline or scorer config) to the deviation scorer on certain orderings.
 
   :class:`jiqa.models.DeviationScorer` (fixed perceptual deviations under
@@ -123,18 +123,20 @@ def deviation_scorer(c: ml_collections.ConfigDict, feature_set: str = "base",
   c.model.scorer = ml_collections.ConfigDict(dict(backbone="deviation", depth=4,
                                                   antisymmetric=False, feature_set=feature_set,
                                                   tolerance=tolerance))
+  if residual != 1.0:  # (absent from the configs written before it: 1 then)
+    c.model.scorer.residual = float(residual)
   c.data.tier_mode = "scaled"
   c.train.ranking_scope = "tier"
   c.data.scaled_tier_batch_size = 0  # its tiers are scaled ones already
   return c
 
 
-VARIANTS = ("relational", "stats", "nested", "aligned")
+VARIANTS = ("relational", "stats", "nested", "aligned", "decisive")
 
 
 def get_config(arg: str = "") -> ml_collections.ConfigDict:
   """Returns the pipeline config; ``arg`` is "", "smoke" or "full", optionally after
-  "relational,", "stats,", "nested," or "aligned,".
+  "relational,", "stats,", "nested,", "aligned," or "decisive,".
 
   The default scorer is :func:`deviation_scorer` (issue 10; why: ``docs/decisions.md``). ``"stats"`` keeps the scorer shipped until 2026-12-06 (the
   reference-anchored stats scorer on mixed tiers and, weight 4, scaled tiers);
@@ -147,7 +149,9 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   deviations forgive displacements of one pixel (``model.scorer.tolerance`` 1,
   :mod:`jiqa.models.registration`; ``docs/decisions.md``); ``"aligned"`` is the
   default with the pixel-aligned deviations (``tolerance`` 0), the scorer
-  shipped until 2026-12-06 evening.
+  shipped until 2026-12-06 evening. ``"decisive"`` is the default with
+  registration moves taken only where they leave less than half of a patch's
+  mismatch (``model.scorer.residual`` 0.5; its rule: ``docs/decisions.md``).
 
   Example:
     >>> get_config().model.scorer.backbone, get_config("stats").model.scorer.backbone
@@ -156,6 +160,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     (True, False)
     >>> get_config().model.scorer.tolerance, get_config("aligned").model.scorer.tolerance
     (1, 0)
+    >>> get_config("decisive").model.scorer.residual, "residual" in get_config().model.scorer
+    (0.5, False)
   """
   parts = arg.split(",") if arg else [""]
   variant = parts[0] if parts[0] in VARIANTS else None
@@ -163,7 +169,7 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     parts = parts[1:] or [""]
   if len(parts) != 1 or parts[0] not in ("", "smoke", "full"):
     raise ValueError(f"arg must be '', 'smoke' or 'full', optionally after 'relational,', "
-                     f"'stats,', 'nested,' or 'aligned,'; got {arg!r}.")
+                     f"'stats,', 'nested,', 'aligned,' or 'decisive,'; got {arg!r}.")
   c = _sized(parts[0])
   if parts[0] != "smoke":  # (a second engine compile would slow the smoke tests)
     # The scorer also ranks the levels of one composition (orders that are certain): without
@@ -189,7 +195,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
     # 2400 steps took 1249 s (training about 1000 s): the steps were kept, so that the
     # variant adopted by its rule is the model shipped.
     c.train.steps = 2400
-  c = deviation_scorer(c, tolerance=0 if variant == "aligned" else 1)
+  c = deviation_scorer(c, tolerance=0 if variant == "aligned" else 1,
+                       residual=0.5 if variant == "decisive" else 1.0)
   if variant == "nested":
     c.data.nested_pairs = True
     c.train.nested_weight = 1.0

@@ -115,7 +115,7 @@ def _std(m: jax.Array) -> jax.Array:
 
 def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
                        num_scales: int = 4, feature_set: str = "base",
-                       tolerance: int = 0) -> jax.Array:
+                       tolerance: int = 0, residual: float = 1.0) -> jax.Array:
   """The ``K * num_scales`` deviations of ``b`` from ``a`` (see the module docstring).
 
   Symmetric in ``a`` and ``b``, zero on identical pairs, non-negative.
@@ -133,6 +133,9 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
       (:func:`jiqa.models.registration.register`, ``radius=t``): content moved by
       at most ``t`` pixels costs nothing, content that is gone still does. Still
       symmetric, zero on identical pairs and non-negative.
+    residual: with ``tolerance > 0``, a move is taken only where it leaves
+      less than this share of the unmoved mismatch (``register``'s
+      ``residual``; ``1``: any strictly better match).
 
   Returns:
     ``(N, K * num_scales)``, scale-major: the ``K`` deviations of scale 0, then
@@ -155,11 +158,17 @@ def deviation_features(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *,
                      f"(num_scales >= 1); got {a.shape[1:3]} with num_scales={num_scales}.")
   if not isinstance(tolerance, int) or tolerance < 0:
     raise ValueError(f"tolerance: expected a displacement >= 0 pixels (an int); got {tolerance!r}.")
+  if not 0.0 < residual <= 1.0 or (residual < 1.0 and not tolerance):
+    raise ValueError(f"residual: expected a share in (0, 1], below 1 only with tolerance > 0; got "
+                     f"residual={residual!r} with tolerance={tolerance!r}.")
   if tolerance:
     from jiqa.models.registration import register
 
-    return 0.5 * (_aligned(a, register(a, b, radius=tolerance), num_scales, feature_set)
-                  + _aligned(b, register(b, a, radius=tolerance), num_scales, feature_set))
+    def moved(x, y):
+      return register(x, y, radius=tolerance, residual=residual)
+
+    return 0.5 * (_aligned(a, moved(a, b), num_scales, feature_set)
+                  + _aligned(b, moved(b, a), num_scales, feature_set))
   return _aligned(a, b, num_scales, feature_set)
 
 

@@ -21,7 +21,12 @@ the *variance* of the luma difference over the patch (zero-mean SSD), so
   constant difference has variance 0 at every displacement),
 
 and among equally good displacements (up to float rounding) no move wins, so
-``register(a, a) = a`` exactly and the choice does not depend on the backend. :func:`jiqa.models.deviations.deviation_features` with
+``register(a, a) = a`` exactly and the choice does not depend on the backend.
+With ``residual < 1`` a move must also be decisive: it is taken only where it
+leaves less than ``residual`` times the unmoved patch's mismatch. Content that
+moved matches almost exactly once moved back; a noisy patch's chance match at a
+neighbour removes a little of its mismatch, so noise is not moved around
+(``docs/decisions.md``). :func:`jiqa.models.deviations.deviation_features` with
 ``tolerance=1`` measures the deviations of both registered orderings of a pair.
 Hand-written: neither dm-pix nor optax has block matching.
 
@@ -63,7 +68,7 @@ def displacements(radius: int) -> list[tuple[int, int]]:
 
 
 def register(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, radius: int = 1,
-             patch: int = 3) -> jax.Array:
+             patch: int = 3, residual: float = 1.0) -> jax.Array:
   """``b`` with each pixel taken from at most ``radius`` pixels away, to match ``a``.
 
   For each pixel ``p`` and displacement ``t`` (``|t_y|, |t_x| <= radius``),
@@ -73,25 +78,31 @@ def register(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, radius: int = 
   :func:`displacements` (no move first) in which a displacement replaces the
   best so far only if its mismatch is lower by more than ``TIE_ABSOLUTE +
   TIE_RELATIVE * max(E[d^2])`` of the two: ties, up to float rounding, keep
-  the earlier displacement. Not
-  symmetric (``b`` moves onto ``a``); deviations use both orderings.
+  the earlier displacement, and (``residual < 1``) only if its mismatch is
+  below ``residual`` times the unmoved one. Not symmetric (``b`` moves onto
+  ``a``); deviations use both orderings.
 
   Args:
     a: ``(N, H, W, 3)`` RGB images in ``[0, 1]``, the frame to match.
     b: ``(N, H, W, 3)``, the images to move.
     radius: the largest displacement per axis, in pixels (0: ``b`` itself).
     patch: the odd side of the matching window.
+    residual: a move is taken only where it leaves less than this share of
+      the unmoved mismatch, in ``(0, 1]`` (``1``: any strictly better match).
 
   Returns:
     ``(N, H, W, 3)``: every pixel is one of ``b``'s.
 
   Raises:
-    ValueError: for mismatched shapes, a negative ``radius`` or an even ``patch``.
+    ValueError: for mismatched shapes, a negative ``radius``, an even ``patch``
+      or a ``residual`` outside ``(0, 1]``.
 
   Example:
     >>> a = jnp.zeros((1, 8, 8, 3)).at[:, :, 4:].set(1.0)   # an edge at column 4
     >>> b = jnp.zeros((1, 8, 8, 3)).at[:, :, 5:].set(1.0)   # the same edge at column 5
     >>> register(a, b)[0, 4, :, 0].tolist()
+    [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
+    >>> register(a, b, residual=0.5)[0, 4, :, 0].tolist()   # the move undoes it all
     [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 1.0]
   """
   a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
@@ -102,6 +113,9 @@ def register(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, radius: int = 
     raise ValueError(f"radius: expected a displacement >= 0 pixels; got {radius}.")
   if patch < 1 or patch % 2 == 0:
     raise ValueError(f"patch: expected an odd window side >= 1; got {patch}.")
+  if not 0.0 < residual <= 1.0:
+    raise ValueError(f"residual: expected a share of the unmoved mismatch in (0, 1]; got "
+                     f"{residual!r}.")
   if radius == 0:
     return b
   h, w = b.shape[1:3]
@@ -118,6 +132,8 @@ def register(a: jax.typing.ArrayLike, b: jax.typing.ArrayLike, *, radius: int = 
   best, scale, index = mismatch[0], second[0], jnp.zeros(mismatch.shape[1:], jnp.int32)
   for k in range(1, len(moves)):
     better = mismatch[k] < best - TIE_ABSOLUTE - TIE_RELATIVE * jnp.maximum(second[k], scale)
+    if residual < 1.0:  # (at 1 implied: best never exceeds the unmoved mismatch)
+      better &= mismatch[k] < residual * mismatch[0]
     best = jnp.where(better, mismatch[k], best)
     scale = jnp.where(better, second[k], scale)
     index = jnp.where(better, k, index)

@@ -280,6 +280,8 @@ class DeviationScorer(RelationalScorer):
     init_scale: the initial ``exp(log_scale)``.
     tolerance: displacements the deviations forgive, in pixels (``0``:
       pixel-aligned; see :func:`jiqa.models.deviations.deviation_features`).
+    residual: with ``tolerance``, the share of a patch's mismatch a move may
+      leave (:func:`jiqa.models.registration.register`; ``1``: any better match).
 
   Example:
     >>> s = DeviationScorer(num_scales=2, rngs=nnx.Rngs(0))
@@ -293,16 +295,20 @@ class DeviationScorer(RelationalScorer):
   symmetric = True
 
   def __init__(self, *, rngs: nnx.Rngs, num_scales: int = 4, feature_set: str = "base",
-               init_scale: float = 50.0, tolerance: int = 0):
+               init_scale: float = 50.0, tolerance: int = 0, residual: float = 1.0):
     del rngs
     from jiqa.models import deviations
 
     if not isinstance(tolerance, int) or tolerance < 0:
       raise ValueError(f"tolerance: expected a displacement >= 0 pixels (an int); got "
                        f"{tolerance!r}.")
+    if not 0.0 < residual <= 1.0 or (residual < 1.0 and not tolerance):
+      raise ValueError(f"residual: expected a share in (0, 1], below 1 only with tolerance > 0; "
+                       f"got residual={residual!r} with tolerance={tolerance!r}.")
     self.num_scales = num_scales
     self.feature_set = feature_set
     self.tolerance = tolerance
+    self.residual = float(residual)
     self.stride = 2**num_scales
     self.feature_names = tuple(deviations.feature_names(num_scales, feature_set))
     self.theta = nnx.Param(jnp.zeros((len(self.feature_names),), jnp.float32))
@@ -317,7 +323,8 @@ class DeviationScorer(RelationalScorer):
 
     r, x = self._check(reference, images)
     d = deviations.deviation_features(r, x, num_scales=self.num_scales,
-                                      feature_set=self.feature_set, tolerance=self.tolerance)
+                                      feature_set=self.feature_set, tolerance=self.tolerance,
+                                      residual=self.residual)
     return 0.0 - jnp.exp(self.log_scale[...]) * (d @ self.weights())  # +0.0 on r == x
 
 
@@ -325,7 +332,8 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
                 map_predictor: nnx.Module | None = None, stop_map_gradient: bool = False,
                 width: int = 16, depth: int = 3, patch_size: int = 8, num_heads: int = 4,
                 hidden: int = 64, norm: str = "group",
-                feature_set: str = "base", tolerance: int = 0) -> RelationalScorer:
+                feature_set: str = "base", tolerance: int = 0,
+                residual: float = 1.0) -> RelationalScorer:
   """The scorer that ``config.model.scorer``'s keys name.
 
   ``map_predictor`` given: :class:`~jiqa.models.feature_scorers.MapFeatureScorer`;
@@ -333,7 +341,7 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
   or :class:`AntisymmetricStatsScorer`; ``"unet"``/``"vit"``:
   :class:`~jiqa.models.feature_scorers.EncoderScorer`; ``"deviation"`` (with ``antisymmetric=False``; ``depth`` is its number of
   scales, ``feature_set`` its deviations, ``tolerance`` the displacements they
-  forgive): :class:`DeviationScorer`.
+  forgive, ``residual`` how decisive a move must be): :class:`DeviationScorer`.
 
   Raises:
     ValueError: for ``antisymmetric=False`` with anything but the stats stem.
@@ -347,10 +355,11 @@ def make_scorer(*, rngs: nnx.Rngs, backbone: str = "unet", antisymmetric: bool =
       raise ValueError("backbone='deviation' is symmetric: it needs antisymmetric=False and no "
                        "map_predictor.")
     return DeviationScorer(num_scales=depth, feature_set=feature_set, tolerance=tolerance,
-                           rngs=rngs)
-  if tolerance:
-    raise ValueError(f"tolerance: only backbone='deviation' forgives displacements; got "
-                     f"tolerance={tolerance!r} with backbone={backbone!r}.")
+                           residual=residual, rngs=rngs)
+  if tolerance or residual != 1.0:
+    raise ValueError(f"tolerance, residual: only backbone='deviation' forgives displacements; "
+                     f"got tolerance={tolerance!r}, residual={residual!r} with "
+                     f"backbone={backbone!r}.")
   if not antisymmetric and (backbone != "stats" or map_predictor is not None):
     raise ValueError("antisymmetric=False is implemented for backbone='stats' without a "
                      f"map_predictor; got backbone={backbone!r}.")

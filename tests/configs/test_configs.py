@@ -87,7 +87,7 @@ def test_default_scorer_is_the_deviation_scorer_on_certain_orders_only(size):
 
 
 @pytest.mark.parametrize("size", ["", "smoke", "full"])
-def test_aligned_and_nested_variants_change_one_thing_each(size):
+def test_aligned_nested_and_decisive_variants_change_one_thing_each(size):
   base = get_config("pipeline", size).to_dict()
   aligned = get_config("pipeline", f"aligned,{size}" if size else "aligned").to_dict()
   nested = get_config("pipeline", f"nested,{size}" if size else "nested").to_dict()
@@ -99,6 +99,9 @@ def test_aligned_and_nested_variants_change_one_thing_each(size):
   base["data"].pop("nested_pairs")
   base["train"].pop("nested_weight", None)
   assert nested == base
+  decisive = get_config("pipeline", f"decisive,{size}" if size else "decisive").to_dict()
+  assert decisive["model"]["scorer"].pop("residual") == 0.5
+  assert decisive == get_config("pipeline", size).to_dict()
 
 
 @pytest.mark.slow

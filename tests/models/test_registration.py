@@ -12,10 +12,10 @@ from flax import nnx
 LUMA = np.array([0.299, 0.587, 0.114])
 
 
-def _register_loops(a, b, radius, patch):
+def _register_loops(a, b, radius, patch, residual=1.0):
   """Independent numpy version (float64): per pixel, per displacement, the window variance
   of the luma difference (edges replicated); a displacement replaces the best so far only if
-  lower by more than the tie margin."""
+  lower by more than the tie margin and below ``residual`` times the unmoved one."""
   h, w, _ = a.shape
   ya, yb = 255.0 * a.astype(np.float64) @ LUMA, 255.0 * b.astype(np.float64) @ LUMA
   r, p = radius, patch // 2
@@ -32,7 +32,10 @@ def _register_loops(a, b, radius, patch):
             uu, vv = min(max(u, 0), h - 1), min(max(v, 0), w - 1)  # the window's edge
             diffs.append(yb_pad[uu + r + di, vv + r + dj] - ya[uu, vv])
         m = np.var(diffs)
-        if best is None or m < best - registration.TIE_ABSOLUTE - registration.TIE_RELATIVE * best:
+        if best is None:
+          unmoved = m
+        if best is None or (m < best - registration.TIE_ABSOLUTE
+                            - registration.TIE_RELATIVE * best and m < residual * unmoved):
           best, pick = m, b_pad[i + r + di, j + r + dj]
       out[i, j] = pick
   return out
@@ -44,13 +47,30 @@ def _photo_like(seed, size=32):
   return x.astype(np.float32)
 
 
-@pytest.mark.parametrize("radius,patch", [(1, 3), (1, 5), (2, 3)])
-def test_register_matches_a_brute_force_loop(radius, patch):
+@pytest.mark.parametrize("radius,patch,residual", [(1, 3, 1.0), (1, 5, 1.0), (2, 3, 1.0),
+                                                    (1, 3, 0.5), (1, 3, 0.25), (2, 5, 0.5)])
+def test_register_matches_a_brute_force_loop(radius, patch, residual):
   a = _photo_like(0, 12)
   b = np.clip(np.roll(a, 1, axis=1) + np.random.default_rng(1).normal(0, 0.03, a.shape), 0, 1)
   b = b.astype(np.float32)
-  got = np.asarray(registration.register(a, b, radius=radius, patch=patch))[0]
-  np.testing.assert_array_equal(got, _register_loops(a[0], b[0], radius, patch))
+  got = np.asarray(registration.register(a, b, radius=radius, patch=patch, residual=residual))[0]
+  want = _register_loops(a[0], b[0], radius, patch, residual)
+  np.testing.assert_array_equal(got, want)
+  if residual < 1.0:  # the condition bites: fewer pixels move than without it
+    loose = _register_loops(a[0], b[0], radius, patch)
+    assert np.all(want == b[0], -1).sum() > np.all(loose == b[0], -1).sum()
+
+
+def test_decisive_moves_undo_translations_but_leave_noise_where_it_is():
+  a = _photo_like(6)
+  for shift in ((1, 0), (0, -1), (1, 1)):
+    back = np.asarray(registration.register(a, np.roll(a, shift, axis=(1, 2)), residual=0.5))
+    np.testing.assert_array_equal(back[:, 2:-2, 2:-2], a[:, 2:-2, 2:-2])
+  rng = np.random.default_rng(7)
+  noisy = np.clip(a * (1 + rng.normal(0, 0.2, a.shape)), 0, 1).astype(np.float32)  # multiplicative
+  stay = {r: np.mean(np.all(np.asarray(registration.register(a, noisy, residual=r)) == noisy, -1))
+          for r in (1.0, 0.5)}
+  assert stay[0.5] > stay[1.0] + 0.3, stay  # (measured: 0.78 against 0.34 of the pixels)
 
 
 def test_register_undoes_translations_and_keeps_identity_brightness_and_noise():
@@ -78,6 +98,9 @@ def test_register_refuses_bad_arguments():
     registration.register(a, a, radius=-1)
   with pytest.raises(ValueError, match="patch"):
     registration.register(a, a, patch=4)
+  for bad in (0.0, -0.5, 1.5, float("nan")):
+    with pytest.raises(ValueError, match="residual"):
+      registration.register(a, a, residual=bad)
 
 
 def test_tolerant_deviations_symmetric_zero_and_forgive_moves_not_losses():
@@ -104,6 +127,14 @@ def test_tolerant_deviations_symmetric_zero_and_forgive_moves_not_losses():
   assert tolerant < 0.1 * aligned and tolerant < 0.1 * blur_tol, (tolerant, aligned, blur_tol)
   with pytest.raises(ValueError, match="tolerance"):
     deviations.deviation_features(a, a, num_scales=1, tolerance=-1)
+  with pytest.raises(ValueError, match="residual"):  # no registration to make decisive
+    deviations.deviation_features(a, a, num_scales=1, residual=0.5)
+  decisive = deviations.deviation_features(a, noisy, num_scales=2, tolerance=1, residual=0.5)
+  want = 0.5 * (deviations.deviation_features(
+      a, registration.register(a, noisy, residual=0.5), num_scales=2)
+      + deviations.deviation_features(noisy, registration.register(noisy, a, residual=0.5),
+                                      num_scales=2))
+  np.testing.assert_allclose(np.asarray(decisive), np.asarray(want), rtol=1e-6)
 
 
 def test_pixelate_levels_ordered_by_the_tolerant_prior_not_the_aligned_one():
@@ -119,8 +150,11 @@ def test_pixelate_levels_ordered_by_the_tolerant_prior_not_the_aligned_one():
   refs = np.broadcast_to(photo, cells.shape)
   aligned = np.asarray(deviations.deviation_features(refs, cells)).mean(-1)
   tolerant = np.asarray(deviations.deviation_features(refs, cells, tolerance=1)).mean(-1)
+  decisive = np.asarray(deviations.deviation_features(refs, cells, tolerance=1,
+                                                      residual=0.5)).mean(-1)
   assert np.any(np.diff(aligned) <= 0), aligned
   assert np.all(np.diff(tolerant) > 0), tolerant
+  assert np.all(np.diff(decisive) > 0), decisive
 
 
 def test_scorer_and_make_scorer_take_the_tolerance():
@@ -136,3 +170,12 @@ def test_scorer_and_make_scorer_take_the_tolerance():
     DeviationScorer(num_scales=2, tolerance=-1, rngs=nnx.Rngs(0))
   with pytest.raises(ValueError, match="tolerance"):
     make_scorer(backbone="stats", antisymmetric=False, tolerance=1, rngs=nnx.Rngs(0))
+  decisive = make_scorer(backbone="deviation", antisymmetric=False, depth=2, tolerance=1,
+                         residual=0.5, rngs=nnx.Rngs(0))
+  assert decisive.residual == 0.5 and float(decisive(a[0], moved)[0]) > float(
+      plain(a[0], moved)[0])
+  for bad in dict(residual=0.5), dict(tolerance=1, residual=0.0):  # no registration / no share
+    with pytest.raises(ValueError, match="residual"):
+      DeviationScorer(num_scales=2, rngs=nnx.Rngs(0), **bad)
+  with pytest.raises(ValueError, match="residual"):
+    make_scorer(backbone="stats", antisymmetric=False, residual=0.5, rngs=nnx.Rngs(0))
