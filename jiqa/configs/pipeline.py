@@ -151,7 +151,8 @@ def get_config(arg: str = "") -> ml_collections.ConfigDict:
   default with the pixel-aligned deviations (``tolerance`` 0), the scorer
   shipped until 2026-12-06 evening. ``"decisive"`` is the default with
   registration moves taken only where they leave less than half of a patch's
-  mismatch (``model.scorer.residual`` 0.5; its rule: ``docs/decisions.md``).
+  mismatch (``model.scorer.residual`` 0.5), not adopted: its rule's nested
+  pairs of held-out types did not move (``docs/decisions.md``).
 
   Example:
     >>> get_config().model.scorer.backbone, get_config("stats").model.scorer.backbone
