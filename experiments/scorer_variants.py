@@ -235,6 +235,26 @@ def heldout_figures(predict, data):
   return out
 
 
+def model_predictors(paths: dict[str, str]) -> dict:
+  """``predict(refs, images) -> (N,)`` scores, higher better: the shipped model
+  (``"shipped"``), the model of each ``paths`` folder under its name, then PSNR, SSIM,
+  MS-SSIM and GMSD (negated; infinite PSNR capped at 100)."""
+  import jiqa
+  from jiqa import metrics
+
+  fr_names = importlib.import_module("jiqa.evaluation.evaluate").FR_METRICS
+  # Loaded models score each image on its own (jiqa.Model.score), so no chunking is needed.
+  models = {"shipped": jiqa.load(), **{n: jiqa.load(path) for n, path in paths.items()}}
+  predictors = {n: (lambda m: lambda r, x: np.asarray(m.score(x, r), np.float64))(m)
+                for n, m in models.items()}
+  for n in fr_names:
+    f = jax.jit(getattr(metrics, n))
+    sign = -1.0 if n == "gmsd" else 1.0
+    predictors[n] = (lambda f, sign: lambda r, x: sign * np.minimum(np.nan_to_num(
+        np.asarray(_chunks(f, r, x), np.float64), posinf=100.0), 100.0))(f, sign)
+  return predictors
+
+
 def main(argv=None) -> int:
   a = _parser().parse_args(argv)
   if a.tiers < 64 or a.tiers % 64:
@@ -248,8 +268,6 @@ def main(argv=None) -> int:
   os.makedirs(a.out, exist_ok=True)
   from flax import nnx
 
-  import jiqa
-  from jiqa import metrics
   from jiqa.configs import pipeline
   from jiqa.models import DeviationScorer
   from jiqa.training import loop
@@ -313,16 +331,10 @@ def main(argv=None) -> int:
     c = cols[feature_set]
     return lambda r, x: (np.float32(0.0) - scale * (pooled(r, x)[:, c] @ w)).astype(np.float64)
 
-  # Loaded models score each image on its own (jiqa.Model.score), so no chunking is needed.
-  models = {"shipped": jiqa.load(), **{n: jiqa.load(path) for n, path in extra.items()}}
-  predictors = {n: (lambda m: lambda r, x: np.asarray(m.score(x, r), np.float64))(m)
-                for n, m in models.items()}
+  predictors = model_predictors(extra)
+  fr = {n: predictors.pop(n) for n in eval_lib.FR_METRICS}
   predictors.update({f"deviation:{n}": deviation_model(p) for n, p in variants.items()})
-  for n in eval_lib.FR_METRICS:
-    f = jax.jit(getattr(metrics, n))
-    sign = -1.0 if n == "gmsd" else 1.0
-    predictors[n] = (lambda f, sign: lambda r, x: sign * np.minimum(np.nan_to_num(
-        np.asarray(_chunks(f, r, x), np.float64), posinf=100.0), 100.0))(f, sign)
+  predictors.update(fr)
 
   result, table = {"fits": fits}, ""
   if not a.kadid_only:
