@@ -6,8 +6,10 @@ On whatever backend is present (all its devices), times the jitted train step
 and, separately, the jitted data generation alone (random crops + the engine's
 make_triplets / make_tiers, the same code the step runs), after one warm-up
 call each. Prints images per second (triplet pairs + tier images per step) and
-generation time / step time. ``--crop`` and ``--batch`` shrink the full config
-for a CPU try. Timings taken while other work runs are noisy.
+generation time / step time, and per step the process's minor page faults and
+CPU time (user and system): freshly faulted pages are what a memory allocator
+that hands memory back to the kernel costs. ``--crop`` and ``--batch`` shrink
+the full config for a CPU try. Timings taken while other work runs are noisy.
 
 Scorer forms compared (measured earlier, quoted here from jiqa.models.scorer's
 former docstring, not re-run by this script): on the same 64x64 mixed tiers (22
@@ -19,6 +21,7 @@ the anti-symmetric stats scorer and 0.571 for the U-Net encoder scorer (PSNR
 
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -26,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
 
-from jiqa import pipeline  # noqa: E402
+from jiqa import hostmem, pipeline  # noqa: E402
 from jiqa.training import loop, mesh as mesh_lib, steps  # noqa: E402
 
 
@@ -46,7 +49,12 @@ def main():
   p.add_argument("--steps", type=int, default=5)
   p.add_argument("--crop", type=int, default=None, help="override data.crop_size")
   p.add_argument("--batch", type=int, default=None, help="override both batch sizes")
+  p.add_argument("--glibc_defaults", action="store_true",
+                 help="leave glibc's malloc as it is (by default it keeps freed memory, "
+                      "jiqa.hostmem.keep_freed_memory, as the jiqa command does)")
   a = p.parse_args()
+  if not a.glibc_defaults:
+    hostmem.keep_freed_memory()
   if a.steps < 1:
     p.error(f"--steps: expected >= 1; got {a.steps}.")
   for name in ("crop", "batch"):
@@ -72,17 +80,22 @@ def main():
     t_gen, _ = timed(gen, key, pool_dev, n=a.steps)
     state, _ = step(state, pool_dev, key)  # warm-up (state is donated)
     jax.block_until_ready(state)
-    t0 = time.perf_counter()
+    r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     for _ in range(a.steps):
       state, metrics = step(state, pool_dev, key)
     jax.block_until_ready(state)
     t_step = (time.perf_counter() - t0) / a.steps
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
   per_step = (c.data.batch_size if c.task != "scorer" else 0) + (
       c.data.tier_batch_size * c.data.tier_size if c.task != "map" else 0)
   print(f"backend {jax.default_backend()} x{m.size} | config {a.config} crop {c.data.crop_size} "
         f"batch {c.data.batch_size}/{c.data.tier_batch_size}x{c.data.tier_size}")
   print(f"step {t_step * 1e3:.1f} ms | data generation {t_gen * 1e3:.1f} ms | "
         f"generation share {100 * t_gen / t_step:.1f}% | {per_step / t_step:.1f} images/s")
+  print(f"per step: {(r1.ru_minflt - r0.ru_minflt) / a.steps:.0f} minor page faults, CPU "
+        f"{(r1.ru_utime - r0.ru_utime) / a.steps * 1e3:.0f} ms user + "
+        f"{(r1.ru_stime - r0.ru_stime) / a.steps * 1e3:.0f} ms system (the process's, "
+        f"every thread)")
 
 
 if __name__ == "__main__":
