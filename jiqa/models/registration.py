@@ -25,8 +25,9 @@ and among equally good displacements (up to float rounding) no move wins, so
 With ``residual < 1`` a move must also be decisive: it is taken only where it
 leaves less than ``residual`` times the unmoved patch's mismatch. Content that
 moved matches almost exactly once moved back; a noisy patch's chance match at a
-neighbour removes a little of its mismatch, so noise is not moved around
-(``docs/decisions.md``). :func:`jiqa.models.deviations.deviation_features` with
+neighbour removes a little of its mismatch, so noise is moved far less (on a
+test texture with multiplicative noise, 0.78 of the pixels stay against 0.34
+at ``residual=1``; ``docs/decisions.md``). :func:`jiqa.models.deviations.deviation_features` with
 ``tolerance=1`` measures the deviations of both registered orderings of a pair.
 Hand-written: neither dm-pix nor optax has block matching.
 
