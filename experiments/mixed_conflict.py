@@ -45,22 +45,19 @@ def metric_deviations(refs: jax.Array, images: jax.Array) -> jax.Array:
   """``(N, 3)``: one minus SSIM (dm-pix) at full and at half resolution, ten times the MSE.
 
   Zero on identical pairs and never negative (float rounding can put SSIM a hair
-  above 1: clipped). SSIM is dm-pix's (Gaussian window of sigma 1.5, the mean over
-  the channels), the half resolution a 2x2 box mean.
+  above 1: clipped). SSIM is :func:`jiqa.metrics.ssim` (dm-pix's), the half
+  resolution MS-SSIM's 2x2 mean.
 
   Example:
-    >>> x = jnp.full((1, 16, 16, 3), 0.5)
+    >>> x = jnp.full((1, 32, 32, 3), 0.5)   # (SSIM needs 11 px at half resolution too)
     >>> metric_deviations(x, x).tolist()
     [[0.0, 0.0, 0.0]]
   """
-  import dm_pix
+  from jiqa import metrics
+  from jiqa.metrics.full_reference import _downsample2 as half
 
-  def half(z):
-    n, h, w, c = z.shape
-    return z[:, :h // 2 * 2, :w // 2 * 2].reshape(n, h // 2, 2, w // 2, 2, c).mean((2, 4))
-
-  out = [1.0 - dm_pix.ssim(refs, images, max_val=1.0),
-         1.0 - dm_pix.ssim(half(refs), half(images), max_val=1.0),
+  out = [1.0 - metrics.ssim(refs, images),
+         1.0 - metrics.ssim(half(refs), half(images)),
          10.0 * jnp.mean((refs - images)**2, axis=(1, 2, 3))]
   return jnp.maximum(jnp.stack(out, axis=-1), 0.0)
 
